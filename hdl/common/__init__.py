@@ -1,0 +1,1 @@
+"""Datapath blocks shared by every unit: each lives here once and is tested on its own."""

@@ -1,0 +1,102 @@
+"""Pipeline registers at named cut points, with valid/ready handshake and whole-pipeline stall.
+
+A unit lists its cut points in the order they should be filled as the pipeline
+deepens (the most useful cut first).  ``depth`` of them get registers; the rest
+pass their values through combinationally.  Registers are named
+``s{n}_{what}`` in datapath order so waveforms and timing reports read well.
+
+Handshake (DESIGN.md interface convention): the unit's output register holds a
+result while ``out_valid`` is high; when ``out_ready`` is low at the same time the
+whole pipeline stalls (``enable`` low) and ``in_ready`` drops.  Bubbles are not
+squeezed out, which keeps the pipeline free of per-stage ready logic.
+"""
+
+from amaranth import *
+
+
+__all__ = ["Pipeline"]
+
+
+class Pipeline:
+    """Builds the stall logic and the cut-point registers of one unit.
+
+    Parameters
+    ----------
+    m : Module
+        The unit's module; registers go into ``m.d.sync``.
+    cuts : sequence of str
+        Cut-point names in fill order.
+    depth : int
+        How many of ``cuts`` get registers (``0 <= depth <= len(cuts)``).
+    in_valid, in_ready, out_valid, out_ready : Signal
+        The unit's handshake ports.  ``out_valid`` is driven by :meth:`output`.
+
+    Attributes
+    ----------
+    enable : Signal
+        High when the pipeline advances this cycle (the unit's ``in_ready``).
+    valid : Value
+        Valid bit of the data at the current point of the datapath.
+    """
+
+    def __init__(self, m, *, cuts, depth, in_valid, in_ready, out_valid, out_ready):
+        cuts = list(cuts)
+        if len(set(cuts)) != len(cuts):
+            raise ValueError(f"Pipeline: cut names must be unique, got {cuts}")
+        if not isinstance(depth, int) or not 0 <= depth <= len(cuts):
+            raise ValueError(f"Pipeline: depth must be an integer in 0..{len(cuts)}, got {depth!r}")
+        self._m = m
+        self._active = set(cuts[:depth])
+        self._unused = set(cuts)
+        self._stage = 0
+        self._out_valid = out_valid
+        self.depth = depth
+        self.enable = in_ready
+        m.d.comb += in_ready.eq(~out_valid | out_ready)
+        self.valid = in_valid
+
+    @property
+    def latency(self):
+        """Cycles from an accepted input to its result: the cut registers plus the output register."""
+        return self.depth + 1
+
+    def cut(self, what, **values):
+        """Pass ``values`` (Values or lists of Values) through cut point ``what``.
+
+        Returns a dict with the same keys: registered copies if the cut is active,
+        the values themselves otherwise.
+        """
+        if what not in self._unused:
+            raise ValueError(f"Pipeline: cut point {what!r} is unknown or used twice")
+        self._unused.discard(what)
+        if what not in self._active:
+            return dict(values)
+        self._stage += 1
+        prefix = f"s{self._stage}_"
+        valid = Signal(name=f"{prefix}valid")
+        with self._m.If(self.enable):
+            self._m.d.sync += valid.eq(self.valid)
+        self.valid = valid
+        return {key: self._register(f"{prefix}{key}", value) for key, value in values.items()}
+
+    def _register(self, name, value):
+        if isinstance(value, (list, tuple)):
+            return [self._register(f"{name}_{i}", v) for i, v in enumerate(value)]
+        value = Value.cast(value)
+        reg = Signal(value.shape(), name=name)
+        with self._m.If(self.enable):
+            self._m.d.sync += reg.eq(value)
+        return reg
+
+    def output(self, *statements):
+        """Load the unit's output registers with ``statements`` (``target.eq(value)``).
+
+        Drives ``out_valid``; the statements take effect when a valid operation
+        leaves the pipeline.  Every declared cut point must have been placed.
+        """
+        if self._unused:
+            raise ValueError(f"Pipeline: cut points {sorted(self._unused)} were declared but never placed")
+        with self._m.If(self.enable):
+            self._m.d.sync += self._out_valid.eq(self.valid)
+            with self._m.If(self.valid):
+                self._m.d.sync += statements

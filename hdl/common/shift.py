@@ -1,0 +1,112 @@
+"""Shifters of the floating-point datapath: alignment with sticky, and normalization.
+
+``ShiftRightSticky`` is a logarithmic barrel shifter: stage ``i`` shifts by
+``2**i`` when ``amount[i]`` is set and ORs the bits it drops into the sticky
+bit.  Amount bits worth ``width`` or more are merged into one overflow flag
+that clears the result and makes sticky the OR of the whole input.
+
+``Normalize`` shifts left by the leading-zero count of ``LeadingZeroCount``,
+optionally clamped to a ``limit`` (the shift that reaches the minimum
+exponent, for subnormal results).
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .lzc import LeadingZeroCount
+
+
+__all__ = ["ShiftRightSticky", "Normalize"]
+
+
+def _check_width(owner, name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
+
+
+class ShiftRightSticky(wiring.Component):
+    """Logical right shift that reports whether any one was shifted out.
+
+    Ports: ``value`` In(width); ``amount`` In(amount_width), unsigned and
+    allowed to exceed ``width``; ``result`` Out(width) = ``value >> amount``;
+    ``sticky`` Out(1) = OR of the ``amount`` low bits of ``value`` (of all of
+    them when ``amount >= width``).  Combinational.
+    """
+
+    def __init__(self, width, amount_width):
+        _check_width("ShiftRightSticky", "width", width, 1)
+        _check_width("ShiftRightSticky", "amount_width", amount_width, 1)
+        self.width = width
+        self.amount_width = amount_width
+        super().__init__({
+            "value":  In(width),
+            "amount": In(amount_width),
+            "result": Out(width),
+            "sticky": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        stages = min(self.amount_width, (self.width - 1).bit_length())
+        data = self.value
+        sticky = C(0, 1)
+        for i in range(stages):
+            step = 1 << i
+            shifted = Signal(self.width, name=f"shifted_{i}")
+            dropped = Signal(name=f"sticky_{i}")
+            m.d.comb += [
+                shifted.eq(Mux(self.amount[i], data >> step, data)),
+                dropped.eq(sticky | (self.amount[i] & data[:step].any())),
+            ]
+            data, sticky = shifted, dropped
+        overflow = self.amount[stages:].any()
+        m.d.comb += [
+            self.result.eq(Mux(overflow, 0, data)),
+            self.sticky.eq(Mux(overflow, self.value.any(), sticky)),
+        ]
+        return m
+
+
+class Normalize(wiring.Component):
+    """Left shift that brings the leading one of ``value`` to the MSB.
+
+    Ports: ``value`` In(width); ``result`` Out(width) = ``value << shift``
+    (truncated to ``width``); ``shift`` Out(range(width + 1)) = the leading-zero
+    count of ``value`` (``width`` when ``value`` is 0, giving result 0);
+    ``zero`` Out(1), high when ``value`` is 0.
+
+    With ``limited=True`` there is an extra input ``limit`` In(range(width + 1))
+    and ``shift = min(leading_zeros, limit)``; the MSB of ``result`` is then 1
+    only when the limit was not reached.  Combinational.
+    """
+
+    def __init__(self, width, *, limited=False):
+        _check_width("Normalize", "width", width, 1)
+        if not isinstance(limited, bool):
+            raise ValueError(f"Normalize: limited must be a bool (True or False), got {limited!r}")
+        self.width = width
+        self.limited = limited
+        ports = {
+            "value":  In(width),
+            "result": Out(width),
+            "shift":  Out(range(width + 1)),
+            "zero":   Out(1),
+        }
+        if limited:
+            ports["limit"] = In(range(width + 1))
+        super().__init__(ports)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.lzc = lzc = LeadingZeroCount(self.width)
+        m.d.comb += [
+            lzc.value.eq(self.value),
+            self.zero.eq(lzc.zero),
+        ]
+        if self.limited:
+            m.d.comb += self.shift.eq(Mux(lzc.count > self.limit, self.limit, lzc.count))
+        else:
+            m.d.comb += self.shift.eq(lzc.count)
+        m.d.comb += self.result.eq(self.value << self.shift)
+        return m

