@@ -114,7 +114,6 @@ def cmd_sim(args):
 
 def _synth_one(unit, overrides, target, dsp, workdir, log):
     from fpga.synth import synth
-    from hdl.generate import ports_of
     params, verilog, manifest = generate(unit, overrides)
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
@@ -161,13 +160,11 @@ def report_jobs():
     from fpga.synth import TARGETS
     jobs = []
     for unit in all_units().values():
-        sets = [dict(s) for s in unit.report_sets] or [{}]
         for target in TARGETS:
-            for s in sets:
-                dsp = s.pop("dsp", True) if "dsp" in s else True
-                s2 = {k: v for k, v in s.items()}
-                jobs.append((unit, s2, target, dsp))
-                s["dsp"] = dsp
+            for config in unit.report_sets or ({},):
+                overrides = dict(config)
+                dsp = overrides.pop("dsp", True)
+                jobs.append((unit, overrides, target, dsp))
     return jobs
 
 

@@ -38,10 +38,12 @@ def render_markdown(report):
              "|" + "|".join("---" for _ in COLUMNS) + "|"]
     for row in report["rows"]:
         lines.append("| " + " | ".join(_cell(row, key) for key, _ in COLUMNS) + " |")
-    notes = [row for row in report["rows"] if row.get("error")]
+    notes = []
+    for row in report["rows"]:
+        where = f"{row['unit']} {_config(row)} on {row['target']}{'' if row.get('dsp', True) else ' without DSPs'}"
+        notes += [f"- {where}: {text}" for text in [row.get("error")] + list(row.get("notes") or []) if text]
     if notes:
-        lines += ["", "Notes:", ""]
-        lines += [f"- {row['unit']} {_config(row)} on {row['target']}: {row['error']}" for row in notes]
+        lines += ["", "Notes:", ""] + notes
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ and the tests only ever go through this module, so adding a unit is adding an
 entry in ``hdl/units.py``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 
@@ -121,7 +121,6 @@ class Unit:
     notes: tuple = ()
     report_sets: tuple = ()
     sim_copies: int = 1
-    test_sets: tuple = field(default=())
 
     def param(self, name):
         for p in self.params:

@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import pickle
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -95,7 +96,9 @@ def _unpack(words, port_width, copies):
 def _build(verilog, harness, waves, log):
     """Verilator build dir for this exact Verilog; built once and reused."""
     from cocotb_tools.runner import get_runner
-    key = hashlib.sha256((verilog + harness + f"waves={waves}").encode()).hexdigest()[:16]
+    from importlib.metadata import version
+    tools = f"cocotb {version('cocotb')}; verilator {version('verilator')}; waves={waves}"
+    key = hashlib.sha256((verilog + harness + tools).encode()).hexdigest()[:16]
     build_dir = cache_dir() / "verilator" / key
     runner = get_runner("verilator")
     stamp = build_dir / "dlarith.built"
@@ -219,4 +222,6 @@ def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=No
     if waves:
         dumps = [p for d in (run_dir, build_dir) for ext in ("fst", "vcd") for p in sorted(d.glob(f"*.{ext}"))]
         result.waveform = str(dumps[0]) if dumps else None
+    elif result.ok and workdir is None:
+        shutil.rmtree(run_dir, ignore_errors=True)
     return result

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """int_dot: cocotb + Verilator regressions of the generated Verilog against golden.integer."""
 
 from pathlib import Path
