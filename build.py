@@ -96,7 +96,7 @@ def cmd_verilog(args):
             raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
     for path, text in targets:
         path.write_text(text)
-    print(f"wrote {targets[0][0]} and {targets[1][0]} ({', '.join(f'{k}={v}' for k, v in params.items())})")
+    print(f"wrote {targets[0][0]} and {targets[1][0]} ({', '.join(f'{k}={_fmt(v)}' for k, v in params.items())})")
 
 
 def cmd_sim(args):
@@ -149,6 +149,10 @@ def cmd_synth(args):
     return 0 if result.get("fits", True) else 1
 
 
+def _fmt(value):
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _generator():
     from hdl.generate import generator_version
     return generator_version()
@@ -183,7 +187,7 @@ def cmd_report(args):
         print(f"[{i}/{len(jobs)}] {label} ... ", end="", flush=True)
         t1 = time.perf_counter()
         row = _synth_one(unit, overrides, target, dsp, out / "synth", log=lambda *a, **k: None)
-        fmax = f"{row['fmax_mhz']:.1f} MHz" if row.get("fmax_mhz") else "no Fmax"
+        fmax = f"{row['fmax_mhz']:.1f} MHz" if row.get("fits", True) else f"does not fit ({row.get('error')})"
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['dsp_blocks']} DSP, {fmax} "
               f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - t0:.0f} s total)", flush=True)
         rows.append(row)

@@ -295,10 +295,6 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
         "error": None,
         "notes": [],
     }
-    if spec["family"] == "ice40" and core["dsp_blocks"]:
-        result["notes"].append("nextpnr-ice40 times SB_MAC16 as registered, so Fmax "
-                               "leaves out its internal multiply delay")
-
     nextpnr_log = (workdir / "nextpnr.log").read_text(errors="replace")
     if rc != 0:
         reason = _fit_error(nextpnr_log, spec["bel_names"])
@@ -316,6 +312,9 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
     result["device"] = {k: {"used": v["used"], "available": v["available"]}
                         for k, v in sorted(report.get("utilization", {}).items())}
     result["fmax_mhz"] = _fmax(report)
+    if spec["family"] == "ice40" and core["dsp_blocks"]:
+        result["notes"].append("nextpnr-ice40 times SB_MAC16 as registered, so Fmax "
+                               "leaves out its internal multiply delay")
     return result
 
 
