@@ -6,6 +6,7 @@
     python build.py sim     UNIT [-p ...] [--vectors N] [--seed S] [--waves]
     python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md]
+    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
 Mistakes (unknown unit, parameter or target, out-of-range value, an output
@@ -168,7 +169,8 @@ def report_jobs():
             for config in unit.report_sets or ({},):
                 overrides = dict(config)
                 dsp = overrides.pop("dsp", True)
-                jobs.append((unit, overrides, target, dsp))
+                if target in overrides.pop("targets", TARGETS):
+                    jobs.append((unit, overrides, target, dsp))
     return jobs
 
 
@@ -192,25 +194,53 @@ def cmd_report(args):
               f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - t0:.0f} s total)", flush=True)
         rows.append(row)
     report = {"generator": _generator(), "rows": rows}
+    from hdl.registry import all_units
+    summaries = [u.report_summary(rows) for u in all_units().values() if u.report_summary]
     paths[0].write_text(json.dumps(report, indent=2) + "\n")
-    paths[1].write_text(render_markdown(report))
+    paths[1].write_text(render_markdown(report, summaries))
     paths[2].write_text(render_csv(report))
     print("wrote " + ", ".join(str(p) for p in paths))
     if getattr(args, "readme", None):
-        _update_readme(Path(args.readme), render_markdown(report))
+        _update_readme(Path(args.readme), render_markdown(report, summaries))
         print(f"updated the area table in {args.readme}")
 
 
-BEGIN, END = "<!-- area-report:begin -->", "<!-- area-report:end -->"
-
-
-def _update_readme(path, table):
+def _update_readme(path, table, section="area-report"):
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise UsageError(f"{path} has no {BEGIN} ... {END} section to update")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + table + END + tail)
+    if begin not in text or end not in text:
+        raise UsageError(f"{path} has no {begin} ... {end} section to update")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(head + begin + "\n" + table + end + tail)
+
+
+def _studies():
+    from golden import vsq_study
+    return {"vsq": vsq_study}
+
+
+def cmd_accuracy(args):
+    from golden.minilm import ModelNotInstalled
+    studies = _studies()
+    if args.study not in studies:
+        raise UsageError(f"unknown study '{args.study}' (known studies: {', '.join(studies)})")
+    study = studies[args.study]
+    out = _out_dir(args.output or f"reports/accuracy/{args.study}")
+    names = ["report.json", "report.md", "sqnr.png"]
+    for path in (out / n for n in names[:2]):
+        if path.exists() and not args.force and not _ours(path):
+            raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
+    try:
+        result = study.run(log=print)
+    except ModelNotInstalled as exc:
+        raise UsageError(str(exc)) from None
+    paths = study.write(result, out)
+    print(study.render_markdown(result))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    if args.readme:
+        _update_readme(Path(args.readme), study.render_markdown(result), section=f"accuracy-{args.study}")
+        print(f"updated the accuracy table in {args.readme}")
 
 
 def cmd_all(args):
@@ -251,6 +281,11 @@ def parser():
     p.add_argument("-o", "--output", default="build/report", metavar="DIR", help="output directory (default: build/report)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked area-report section of FILE (README.md)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
+    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq)")
+    p.add_argument("study", metavar="STUDY", help="vsq")
+    p.add_argument("-o", "--output", default=None, metavar="DIR", help="output directory (default: reports/accuracy/STUDY)")
+    p.add_argument("--readme", metavar="FILE", help="also replace the marked accuracy section of FILE (README.md)")
+    p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("all", help="the main job: Verilog + manifest for every unit, then the report")
     p.add_argument("-o", "--output", default="build", metavar="DIR", help="output directory (default: build)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
@@ -262,7 +297,7 @@ def main(argv=None):
     from hdl.registry import RegistryError
     try:
         handler = {"list": cmd_list, "verilog": cmd_verilog, "sim": cmd_sim, "synth": cmd_synth,
-                   "report": cmd_report, "all": cmd_all}[args.verb]
+                   "report": cmd_report, "accuracy": cmd_accuracy, "all": cmd_all}[args.verb]
         return handler(args) or 0
     except (UsageError, RegistryError) as exc:
         print(f"build.py {args.verb}: error: {exc}", file=sys.stderr)

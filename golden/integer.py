@@ -15,7 +15,7 @@ from ._checks import bit_patterns, codes
 
 
 __all__ = ["OP_CLEAR", "OP_MAC", "OP_READ", "OP_RESERVED", "product_range", "accumulator_width",
-           "to_signed", "int_dot"]
+           "to_signed", "int_dot", "accumulate"]
 
 OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED = 0, 1, 2, 3
 
@@ -70,7 +70,19 @@ def int_dot(op, a, b, *, width, a_signed, b_signed, acc_width):
     av = to_signed(a, width) if a_signed else a.astype(np.int64)
     bv = to_signed(b, width) if b_signed else b.astype(np.int64)
     dots = (av * bv).sum(axis=1)                       # |dot| < 2**39: exact in int64
-    step = np.where(op == OP_MAC, dots, 0)
+    return accumulate(op, dots, acc_width=acc_width, is_signed=a_signed or b_signed)
+
+
+def accumulate(op, step, *, acc_width, is_signed):
+    """The accumulator of a CLEAR / MAC / READ stream: ``(result, overflow)`` after each op.
+
+    ``step`` (int64) is what a MAC adds; the accumulator starts at 0, wraps
+    modulo ``2**acc_width`` (two's complement when ``is_signed``) and
+    ``overflow`` is high from a wrapping MAC until the next CLEAR.  Exact as
+    long as ``|step| < 2**62`` and ``acc_width <= 62``.
+    """
+    op = np.asarray(op, dtype=np.int64)
+    step = np.where(op == OP_MAC, np.asarray(step, dtype=np.int64), 0)
     # Sums wrap modulo 2**64, consistent with the final wrap modulo 2**acc_width.
     total = np.cumsum(step.view(np.uint64), dtype=np.uint64)
     idx = np.arange(op.shape[0])
@@ -80,7 +92,7 @@ def int_dot(op, a, b, *, width, a_signed, b_signed, acc_width):
 
     value = to_signed(result, acc_width) if is_signed else result.astype(np.int64)
     before = np.concatenate([[0], value[:-1]])
-    exact = before + step                              # |.| < 2**62: exact in int64
+    exact = before + step                              # |.| < 2**63: exact in int64
     lo, hi = (-(1 << (acc_width - 1)), (1 << (acc_width - 1)) - 1) if is_signed else (0, (1 << acc_width) - 1)
     wrapped = ((exact < lo) | (exact > hi)) & (op == OP_MAC)
     events = np.cumsum(wrapped)

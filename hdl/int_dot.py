@@ -17,21 +17,18 @@ filled in this order as ``depth`` grows: ``products`` (after the multipliers),
 """
 
 from amaranth import *
-from amaranth.lib import enum, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.integer import accumulator_width
+from .common.accumulator import MacOp, accumulate
 from .common.adder_tree import adder_tree, adder_tree_levels
+from .common.lanes import lane_products
+from .common.params import check_bool, check_int
 from .common.pipeline import Pipeline
 
 
-__all__ = ["IntDotOp", "IntDot", "default_acc_width", "cut_points"]
-
-
-class IntDotOp(enum.Enum, shape=2):
-    CLEAR = 0
-    MAC   = 1
-    READ  = 2
+__all__ = ["IntDot", "default_acc_width", "cut_points"]
 
 
 DEFAULT_ACCUMULATIONS = 2 ** 16
@@ -52,11 +49,6 @@ def cut_points(lanes):
     return cuts
 
 
-def _check_int(owner, name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{owner}: {name} must be an integer in {lo}..{hi}, got {value!r}")
-
-
 class IntDot(wiring.Component):
     """V-lane integer multiply-accumulate; see the module docstring for the operations.
 
@@ -66,16 +58,15 @@ class IntDot(wiring.Component):
     """
 
     def __init__(self, *, lanes=16, width=8, a_signed=True, b_signed=True, acc_width=None, depth=1):
-        _check_int("IntDot", "lanes", lanes, 1, 64)
-        _check_int("IntDot", "width", width, 2, 16)
-        for name, flag in (("a_signed", a_signed), ("b_signed", b_signed)):
-            if not isinstance(flag, bool):
-                raise ValueError(f"IntDot: {name} must be a bool, got {flag!r}")
+        check_int("IntDot", "lanes", lanes, 1, 64)
+        check_int("IntDot", "width", width, 2, 16)
+        check_bool("IntDot", "a_signed", a_signed)
+        check_bool("IntDot", "b_signed", b_signed)
         min_acc = accumulator_width(lanes, width, a_signed, b_signed, 1)
         if acc_width is None:
             acc_width = default_acc_width(lanes, width, a_signed, b_signed)
-        _check_int("IntDot", "acc_width", acc_width, min_acc, MAX_ACC_WIDTH)
-        _check_int("IntDot", "depth", depth, 0, len(cut_points(lanes)))
+        check_int("IntDot", "acc_width", acc_width, min_acc, MAX_ACC_WIDTH)
+        check_int("IntDot", "depth", depth, 0, len(cut_points(lanes)))
         self.lanes, self.width = lanes, width
         self.a_signed, self.b_signed = a_signed, b_signed
         self.acc_width, self.depth = acc_width, depth
@@ -83,7 +74,7 @@ class IntDot(wiring.Component):
         super().__init__({
             "in_valid":  In(1),
             "in_ready":  Out(1),
-            "op":        In(IntDotOp),
+            "op":        In(MacOp),
             "a":         In(lanes * width),
             "b":         In(lanes * width),
             "out_valid": Out(1),
@@ -96,11 +87,6 @@ class IntDot(wiring.Component):
     def latency(self):
         return self.depth + 1
 
-    def _lanes(self, packed, is_signed):
-        w = self.width
-        lanes = [packed[i * w:(i + 1) * w] for i in range(self.lanes)]
-        return [lane.as_signed() if is_signed else lane for lane in lanes]
-
     def elaborate(self, platform):
         m = Module()
         pipe = Pipeline(m, cuts=cut_points(self.lanes), depth=self.depth,
@@ -109,8 +95,7 @@ class IntDot(wiring.Component):
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
         op = s["op"]
-        products = [x * y for x, y in zip(self._lanes(s["a"], self.a_signed),
-                                          self._lanes(s["b"], self.b_signed))]
+        products = lane_products(s["a"], s["b"], self.lanes, self.width, self.a_signed, self.b_signed)
         s = pipe.cut("products", op=op, products=products)
         op = s["op"]
 
@@ -127,21 +112,5 @@ class IntDot(wiring.Component):
         dot = adder_tree(s["products"], stage=stage)
         s = pipe.cut("sum", op=op, dot=dot)
 
-        acc, w = self.result, self.acc_width
-        total = Signal(signed(w + 1) if acc.shape().signed else unsigned(w + 1))
-        m.d.comb += total.eq(acc + s["dot"])
-        if self.result.shape().signed:
-            wrapped = total[w] != total[w - 1]
-        else:
-            wrapped = total[w]
-        acc_next = Signal.like(acc)
-        overflow_next = Signal()
-        with m.Switch(s["op"]):
-            with m.Case(IntDotOp.CLEAR):
-                m.d.comb += [acc_next.eq(0), overflow_next.eq(0)]
-            with m.Case(IntDotOp.MAC):
-                m.d.comb += [acc_next.eq(total[:w]), overflow_next.eq(self.overflow | wrapped)]
-            with m.Default():
-                m.d.comb += [acc_next.eq(acc), overflow_next.eq(self.overflow)]
-        pipe.output(acc.eq(acc_next), self.overflow.eq(overflow_next))
+        accumulate(m, pipe, s["op"], s["dot"], self.result, self.overflow)
         return m

@@ -106,10 +106,11 @@ class Unit:
     port name (2-D arrays are lanes packed into the port, lane 0 in the LSBs);
     ``describe(params, inputs, outputs, i)`` formats vector ``i`` for a
     mismatch report.  ``report_sets`` are the extra parameter sets ``build.py
-    report`` synthesizes besides the defaults, each a dict of parameters with
-    an optional ``"dsp"`` key.  ``sim_copies`` is how many copies the
+    report`` synthesizes instead of the defaults, each a dict of parameters
+    with optional ``"dsp"`` (default true) and ``"targets"`` (default all) keys.  ``sim_copies`` is how many copies the
     simulation harness puts behind one wide port (units whose copies stay in
-    lockstep only).
+    lockstep only).  ``report_summary(rows) -> str`` (optional) renders a
+    Markdown comparison from all rows of the area report.
     """
     name: str
     description: str
@@ -121,6 +122,7 @@ class Unit:
     notes: tuple = ()
     report_sets: tuple = ()
     sim_copies: int = 1
+    report_summary: Callable | None = None
 
     def param(self, name):
         for p in self.params:

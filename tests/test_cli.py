@@ -28,7 +28,8 @@ def test_list_shows_parameters_defaults_and_ranges():
     proc = cli("list")
     assert proc.returncode == 0
     out = proc.stdout
-    assert "int_dot: V-lane integer dot product" in out
+    assert "int_dot: V-lane integer dot product" in out and "vsq_mac: VS-Quant MAC" in out
+    assert "scale_width" in out and "reduction" in out
     for text in ("lanes", "default 16", "range 1..64", "width", "range 2..16", "acc_width", "auto", "depth"):
         assert text in out, text
 
@@ -70,8 +71,12 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("synth", "int_dot", "--target", "virtex7"), ("unknown target 'virtex7'", "ice40-up5k", "ecp5-85f")),
     (("synth", "int_dot", "--target", "ice40-up5k", "-p", "width=99"), ("'width'",)),
     (("sim", "int_dot", "--vectors", "0"), ("--vectors must be >= 1",)),
+    (("verilog", "vsq_mac", "-p", "scale_width=9"), ("'scale_width'", "2..8", "9")),
+    (("verilog", "vsq_mac", "-p", "width=1"), ("'width'", "2..8")),
+    (("verilog", "vsq_mac", "-p", "lanes=4", "-p", "acc_width=10"), ("'acc_width'",)),
+    (("accuracy", "nope"), ("unknown study 'nope'", "vsq")),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
-     ("verilog", "sim", "synth") else None)
+     ("verilog", "sim", "synth", "accuracy") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):
     assert_one_line_error(cli(*args), *fragments)
 
