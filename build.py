@@ -188,7 +188,8 @@ def cmd_report(args):
         label = f"{unit.name} {' '.join(f'{k}={v}' for k, v in overrides.items())} {target} {'dsp' if dsp else 'no-dsp'}"
         print(f"[{i}/{len(jobs)}] {label} ... ", end="", flush=True)
         t1 = time.perf_counter()
-        row = _synth_one(unit, overrides, target, dsp, out / "synth", log=lambda *a, **k: None)
+        row = _synth_one(unit, overrides, target, dsp, _out_dir(getattr(args, "workdir", None) or "build/synth"),
+                         log=lambda *a, **k: None)
         fmax = f"{row['fmax_mhz']:.1f} MHz" if row.get("fits", True) else f"does not fit ({row.get('error')})"
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['dsp_blocks']} DSP, {fmax} "
               f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - t0:.0f} s total)", flush=True)
@@ -228,7 +229,7 @@ def cmd_accuracy(args):
     study = studies[args.study]
     out = _out_dir(args.output or f"reports/accuracy/{args.study}")
     names = ["report.json", "report.md", "sqnr.png"]
-    for path in (out / n for n in names[:2]):
+    for path in (out / n for n in names):
         if path.exists() and not args.force and not _ours(path):
             raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
     try:
@@ -249,7 +250,8 @@ def cmd_all(args):
     for name in all_units():
         ns = argparse.Namespace(unit=name, param=[], output=str(out / "verilog"), force=args.force)
         cmd_verilog(ns)
-    cmd_report(argparse.Namespace(output=str(out / "report"), force=args.force, readme=None))
+    cmd_report(argparse.Namespace(output=str(out / "report"), force=args.force, readme=None,
+                                  workdir=str(out / "synth")))
 
 
 def parser():
@@ -280,6 +282,7 @@ def parser():
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")
     p.add_argument("-o", "--output", default="build/report", metavar="DIR", help="output directory (default: build/report)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked area-report section of FILE (README.md)")
+    p.add_argument("--workdir", metavar="DIR", help="where yosys/nextpnr run and leave their logs (default: build/synth)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq)")
     p.add_argument("study", metavar="STUDY", help="vsq")

@@ -12,13 +12,11 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .params import check_int
+
 
 __all__ = ["LeadingZeroCount"]
 
-
-def _check_width(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
 
 
 class LeadingZeroCount(wiring.Component):
@@ -30,7 +28,7 @@ class LeadingZeroCount(wiring.Component):
     """
 
     def __init__(self, width):
-        _check_width("LeadingZeroCount", "width", width, 1)
+        check_int("LeadingZeroCount", "width", width, 1)
         self.width = width
         super().__init__({
             "value": In(width),

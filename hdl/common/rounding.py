@@ -20,6 +20,8 @@ from amaranth import *
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
+from .params import check_int
+
 
 __all__ = ["RoundingMode", "round_increment", "Rounder"]
 
@@ -60,8 +62,7 @@ class Rounder(wiring.Component):
     """
 
     def __init__(self, width):
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"Rounder: width must be an integer >= 1, got {width!r}")
+        check_int("Rounder", "width", width, 1)
         self.width = width
         super().__init__({
             "sign":       In(1),

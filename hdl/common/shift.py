@@ -14,15 +14,13 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .params import check_int
+
 from .lzc import LeadingZeroCount
 
 
 __all__ = ["ShiftRightSticky", "Normalize"]
 
-
-def _check_width(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
 
 
 class ShiftRightSticky(wiring.Component):
@@ -35,8 +33,8 @@ class ShiftRightSticky(wiring.Component):
     """
 
     def __init__(self, width, amount_width):
-        _check_width("ShiftRightSticky", "width", width, 1)
-        _check_width("ShiftRightSticky", "amount_width", amount_width, 1)
+        check_int("ShiftRightSticky", "width", width, 1)
+        check_int("ShiftRightSticky", "amount_width", amount_width, 1)
         self.width = width
         self.amount_width = amount_width
         super().__init__({
@@ -82,7 +80,7 @@ class Normalize(wiring.Component):
     """
 
     def __init__(self, width, *, limited=False):
-        _check_width("Normalize", "width", width, 1)
+        check_int("Normalize", "width", width, 1)
         if not isinstance(limited, bool):
             raise ValueError(f"Normalize: limited must be a bool (True or False), got {limited!r}")
         self.width = width
