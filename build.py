@@ -6,7 +6,7 @@
     python build.py sim     UNIT [-p ...] [--vectors N] [--seed S] [--waves]
     python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md]
-    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq)
+    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
 Mistakes (unknown unit, parameter or target, out-of-range value, an output
@@ -217,8 +217,9 @@ def _update_readme(path, table, section="area-report"):
 
 
 def _studies():
-    from golden import vsq_study
-    return {"vsq": vsq_study}
+    """Accuracy studies by name: modules with ``OUTPUTS`` (file names), ``run``, ``write``, ``render_markdown``."""
+    from golden import exsdotp_study, vsq_study
+    return {"vsq": vsq_study, "exsdotp": exsdotp_study}
 
 
 def cmd_accuracy(args):
@@ -228,8 +229,7 @@ def cmd_accuracy(args):
         raise UsageError(f"unknown study '{args.study}' (known studies: {', '.join(studies)})")
     study = studies[args.study]
     out = _out_dir(args.output or f"reports/accuracy/{args.study}")
-    names = ["report.json", "report.md", "sqnr.png"]
-    for path in (out / n for n in names):
+    for path in (out / name for name in study.OUTPUTS):
         if path.exists() and not args.force and not _ours(path):
             raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
     try:
@@ -284,8 +284,9 @@ def parser():
     p.add_argument("--readme", metavar="FILE", help="also replace the marked area-report section of FILE (README.md)")
     p.add_argument("--workdir", metavar="DIR", help="where yosys/nextpnr run and leave their logs (default: build/synth)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
-    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq)")
-    p.add_argument("study", metavar="STUDY", help="vsq")
+    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp)")
+    p.add_argument("study", metavar="STUDY", help="vsq (VS-Quant on all-MiniLM-L6-v2) or exsdotp "
+                   "(ExSdotp vs cascaded FMA dot products)")
     p.add_argument("-o", "--output", default=None, metavar="DIR", help="output directory (default: reports/accuracy/STUDY)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked accuracy section of FILE (README.md)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")

@@ -21,7 +21,9 @@ import numpy as np
 from . import minilm, vsq
 
 
-__all__ = ["SCHEMES", "run", "render_markdown"]
+__all__ = ["SCHEMES", "OUTPUTS", "run", "render_markdown"]
+
+OUTPUTS = ("report.json", "report.md", "sqnr.png")
 
 
 def _uniform(bits, granularity):
@@ -130,8 +132,8 @@ def plot(result, path):
 
 
 def write(result, out_dir):
-    """report.json, report.md and sqnr.png in ``out_dir``; returns their paths."""
-    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "sqnr.png"]
+    """report.json, report.md and sqnr.png (``OUTPUTS``) in ``out_dir``; returns their paths."""
+    paths = [out_dir / name for name in OUTPUTS]
     from hdl.generate import generator_version
     paths[0].write_text(json.dumps({"generator": generator_version(), **result}, indent=2) + "\n")
     paths[1].write_text(render_markdown(result) + "\nWeight SQNR per layer (dB):\n\n" + render_layers(result))

@@ -10,7 +10,11 @@ two steps that keep the output ``verilator -Wall`` clean:
   to Verilog's context-determined widths (Verilator's ``WIDTHEXPAND``);
 * register ``init`` attributes are dropped: every register has a synchronous
   reset, and ``-Wall`` rejects declaration initialisers on procedurally
-  assigned registers (``PROCASSINIT``).
+  assigned registers (``PROCASSINIT``);
+* the design is flattened into one module (one module per file), internal
+  nets that nothing reads are removed, and the declarations of the remaining
+  internal (``$``-named) nets sit inside a ``UNUSEDSIGNAL`` waiver because
+  their readers may use only some of their bits (see ``mark_internal_nets``).
 
 Output is deterministic: no source paths, no timestamps, parameters in a
 header comment.
@@ -18,6 +22,7 @@ header comment.
 
 import hashlib
 import json
+import re
 from importlib import metadata
 
 import amaranth
@@ -44,59 +49,102 @@ read_rtlil <<rtlil
 {rtlil}
 rtlil
 proc -nomux -norom
+flatten
 memory_collect
 attrmap -remove init
 attrmap -remove generator -remove top -remove src -remove amaranth.hierarchy -remove amaranth.decoding
 attrmap -modattr -remove generator -remove top -remove src -remove amaranth.hierarchy -remove amaranth.decoding
-write_verilog -norename
+write_verilog -norename -noattr
 """
 
 
-_BINARY_CELLS = {"$add", "$sub", "$and", "$or", "$xor", "$xnor", "$eq", "$ne", "$eqx", "$nex",
-                 "$lt", "$le", "$gt", "$ge"}
+_COMPARE_CELLS = {"$eq", "$ne", "$eqx", "$nex", "$lt", "$le", "$gt", "$ge"}
+_CONTEXT_CELLS = {"$add", "$sub", "$mul", "$and", "$or", "$xor", "$xnor"}
+_UNARY_CELLS = {"$neg", "$not", "$pos"}
+_SHIFT_CELLS = {"$shl", "$shr", "$sshl", "$sshr"}
+
+
+def _targets(kind, param):
+    """Width each input port of a cell must have for Verilog's width rules to be explicit."""
+    width = {port: int(param[f"\\{port}_WIDTH"]) for port in "ABY" if f"\\{port}_WIDTH" in param}
+    if kind in _COMPARE_CELLS:
+        return {"A": max(width["A"], width["B"]), "B": max(width["A"], width["B"])}
+    if kind in _CONTEXT_CELLS:
+        return {"A": max(width.values()), "B": max(width.values())}
+    if kind in _UNARY_CELLS or kind in _SHIFT_CELLS:
+        return {"A": max(width["A"], width["Y"])}
+    return {}
 
 
 def equalize_operands(text):
-    """RTLIL ``text`` with both operands of every two-operand cell at one width.
+    """RTLIL ``text`` whose cells leave nothing to Verilog's context-determined widths.
 
-    The narrower operand is routed through two new wires: a copy of it and
-    its explicit extension (``{sign x k, x}`` or ``{k'0, x}``).
+    Operands of comparisons are extended to one width; operands of arithmetic and
+    bitwise cells, and the shifted operand of shifts, to the result width.  An
+    operand is routed through two new wires: a copy of it and its explicit
+    extension (``{sign x k, x}`` when the cell is signed, ``{k'0, x}`` otherwise).
+    A multi-bit ``$logic_not`` or ``x == 0`` becomes ``~|x``.
     """
     lines = text.splitlines()
     out, i, count = [], 0, 0
     while i < len(lines):
         line = lines[i]
         words = line.split()
-        if len(words) == 3 and words[0] == "cell" and words[1] in _BINARY_CELLS:
+        if len(words) == 3 and words[0] == "cell" and words[1].startswith("$"):
             end = i
             while lines[end].strip() != "end":
                 end += 1
             cell = lines[i:end + 1]
+            indent = line[:len(line) - len(line.lstrip())]
+            inner = cell[1][:len(cell[1]) - len(cell[1].lstrip())] if len(cell) > 1 else indent + "  "
             param = {w[1]: w[2] for w in (l.split(None, 2) for l in cell) if w[0] == "parameter"}
-            wa, wb = int(param["\\A_WIDTH"]), int(param["\\B_WIDTH"])
-            if wa != wb:
-                port = "A" if wa < wb else "B"
-                narrow, wide = min(wa, wb), max(wa, wb)
-                is_signed = param["\\A_SIGNED"] == "1" and param["\\B_SIGNED"] == "1"
-                indent = line[:len(line) - len(line.lstrip())]
+            kind = words[1]
+            conn = {w[1]: w[2] for w in (l.split(None, 2) for l in cell) if w[0] == "connect"}
+            zero_b = kind == "$eq" and re.fullmatch(r"(\d+'0*|\{\s*\})", conn.get("\\B", "x").strip())
+            if (kind == "$logic_not" or zero_b) and int(param["\\A_WIDTH"]) > 1:
+                # ``!x`` and ``x == 0`` as ``~|x``: Verilator's -Wall rejects ``!`` on a vector.
                 count += 1
-                src, ext = f"$dlarith_ext{count}_in", f"$dlarith_ext{count}"
-                fill = " ".join([f"{src} [{narrow - 1}]"] * (wide - narrow)) if is_signed else f"{wide - narrow}'" + "0" * (wide - narrow)
+                wa, tmp = int(param["\\A_WIDTH"]), f"$dlarith_any{count}"
+                a_in, y_out, y_width = conn["\\A"], conn["\\Y"], param["\\Y_WIDTH"]
+                out += [f"{indent}wire width 1 {tmp}",
+                        f"{indent}cell $reduce_or {words[2]}_any", f"{inner}parameter \\A_SIGNED 0",
+                        f"{inner}parameter \\A_WIDTH {wa}", f"{inner}parameter \\Y_WIDTH 1",
+                        f"{inner}connect \\A {a_in}", f"{inner}connect \\Y {tmp}", f"{indent}end",
+                        f"{indent}cell $not {words[2]}", f"{inner}parameter \\A_SIGNED 0",
+                        f"{inner}parameter \\A_WIDTH 1", f"{inner}parameter \\Y_WIDTH {y_width}",
+                        f"{inner}connect \\A {tmp}", f"{inner}connect \\Y {y_out}", f"{indent}end"]
+                i = end + 1
+                continue
+            targets = _targets(kind, param)
+            is_signed = all(param.get(f"\\{p}_SIGNED", "1") == "1" for p in "AB" if f"\\{p}_SIGNED" in param)
+            for port, wide in targets.items():
+                narrow = int(param[f"\\{port}_WIDTH"])
+                if narrow >= wide:
+                    continue
+                port_signed = is_signed if kind not in _SHIFT_CELLS else param.get("\\A_SIGNED") == "1"
                 new_cell = []
                 for l in cell:
                     w = l.split(None, 2)
-                    if w[0] == "connect" and w[1] == f"\\{port}":
+                    lead = l[:len(l) - len(l.lstrip())]
+                    if w[0] == "connect" and w[1] == f"\\{port}" and narrow == 0:
+                        l = f"{lead}connect {w[1]} {wide}'" + "0" * wide
+                    elif w[0] == "connect" and w[1] == f"\\{port}":
+                        count += 1
+                        src, ext = f"$dlarith_ext{count}_in", f"$dlarith_ext{count}"
+                        fill = (" ".join([f"{src} [{narrow - 1}]"] * (wide - narrow)) if port_signed
+                                else f"{wide - narrow}'" + "0" * (wide - narrow))
                         out.append(f"{indent}wire width {narrow} {src}")
                         out.append(f"{indent}wire width {wide} {ext}")
                         out.append(f"{indent}connect {src} {w[2]}")
                         out.append(f"{indent}connect {ext} {{ {fill} {src} }}")
-                        l = f"{l[:len(l) - len(l.lstrip())]}connect {w[1]} {ext}"
+                        l = f"{lead}connect {w[1]} {ext}"
                     elif w[0] == "parameter" and w[1] == f"\\{port}_WIDTH":
-                        l = f"{l[:len(l) - len(l.lstrip())]}parameter {w[1]} {wide}"
+                        l = f"{lead}parameter {w[1]} {wide}"
                     new_cell.append(l)
-                out.extend(new_cell)
-                i = end + 1
-                continue
+                cell = new_cell
+            out.extend(cell)
+            i = end + 1
+            continue
         out.append(line)
         i += 1
     return "\n".join(out) + "\n"
@@ -122,8 +170,61 @@ def to_verilog(component, name, params):
     yosys = find_yosys(lambda ver: ver >= (0, 40))
     body = yosys.run(["-q", "-"], _SCRIPT.format(rtlil=text), ignore_warnings=True)
     # Yosys names its own version first; the header above says what generated the file.
-    body = "\n".join(line for line in body.splitlines() if not line.startswith("/* Generated by")) + "\n"
-    return _header(name, params, component.latency) + body
+    lines = [line for line in body.splitlines() if not line.startswith("/* Generated by")]
+    return _header(name, params, component.latency) + "\n".join(mark_internal_nets(drop_dead_nets(lines))) + "\n"
+
+
+_ESCAPED = re.compile(r"\\\S+")
+_DECL = re.compile(r"\s*wire (?:\[[^\]]*\] )?(\\\$\S+) ;$")
+_ASSIGN = re.compile(r"\s*assign (\\\$\S+)\s+= ")
+_NAME = re.compile(r"\\\S+|[A-Za-z_][A-Za-z0-9_$]*")
+_ANY_DECL = re.compile(r"\s*wire (?:\[[^\]]*\] )?(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)\s*;$")
+_NAMED_ASSIGN = re.compile(r"\s*assign ([A-Za-z_][A-Za-z0-9_$]*|\\\S+)\s+= ")
+
+
+def drop_dead_nets(lines):
+    """Remove internal (``$``-named) wires that are assigned and never read, with their assignments.
+
+    Yosys' Verilog writer folds some single-use cells into their reader (a
+    ``$not`` into the select of a ``$mux``) and leaves the folded net behind.
+    """
+    while True:
+        uses = {}
+        for line in lines:
+            for token in _ESCAPED.findall(line):
+                uses[token] = uses.get(token, 0) + 1
+        declared = {m.group(1) for m in map(_DECL.match, lines) if m}
+        assigned = {m.group(1) for m in map(_ASSIGN.match, lines) if m}
+        dead = {net for net in declared & assigned if uses[net] == 2}
+        if not dead:
+            return lines
+        lines = [line for line in lines
+                 if not ((m := _DECL.match(line) or _ASSIGN.match(line)) and m.group(1) in dead)]
+
+
+def mark_internal_nets(lines):
+    """Wrap some net declarations in a Verilator ``UNUSEDSIGNAL`` waiver: internal
+    (``$``-named) nets, whose readers may take only some bits of Amaranth's widened
+    intermediate results (an adder's carry, a shifter's full width), and named
+    signals that the writer kept only as aliases (``assign name = net;`` with every
+    reader using ``net``), which stay for waveforms.  Every other signal is checked.
+    """
+    uses = {}
+    for line in lines:
+        for token in _NAME.findall(line):
+            uses[token] = uses.get(token, 0) + 1
+    aliases = {m.group(1) for m in map(_NAMED_ASSIGN.match, lines) if m and uses.get(m.group(1)) == 2}
+    out, inside = [], False
+    for line in lines:
+        decl = _ANY_DECL.match(line)
+        waived = bool(decl) and (decl.group(1).startswith("\\$") or decl.group(1) in aliases)
+        if waived and not inside:
+            out.append("  /* verilator lint_off UNUSEDSIGNAL */")
+        elif not waived and inside:
+            out.append("  /* verilator lint_on UNUSEDSIGNAL */")
+        inside = waived
+        out.append(line)
+    return out
 
 
 def ports_of(component):

@@ -25,6 +25,7 @@ class Param:
     parameters, for parameters whose range depends on the rest (an accumulator
     that must hold one dot product, a depth limited by the cut points).
     ``default=None`` with ``auto`` text means the component derives it.
+    ``choices`` makes it a name parameter (``kind=str``): one of those names.
     """
     name: str
     help: str
@@ -33,6 +34,7 @@ class Param:
     min: Any = None
     max: Any = None
     auto: str = ""
+    choices: tuple = ()
 
     def bounds(self, params):
         lo = self.min(params) if callable(self.min) else self.min
@@ -42,6 +44,8 @@ class Param:
     def range_text(self, params=None):
         if self.kind is bool:
             return "true|false"
+        if self.choices:
+            return "|".join(self.choices)
         lo, hi = (self.bounds(params) if params is not None else
                   (("..." if callable(self.min) else self.min), ("..." if callable(self.max) else self.max)))
         return f"{lo}..{hi}"
@@ -57,6 +61,8 @@ class Param:
         """Convert the command-line text of this parameter to its value."""
         if isinstance(text, str):
             lowered = text.strip().lower()
+            if self.choices:
+                return lowered
             if self.kind is bool:
                 if lowered in ("1", "true", "yes", "on"):
                     return True
@@ -73,6 +79,11 @@ class Param:
         return text
 
     def check(self, unit, value, params):
+        if self.choices:
+            if value not in self.choices:
+                raise RegistryError(f"{unit}: parameter '{self.name}' must be one of {', '.join(self.choices)}, "
+                                    f"got {value!r}")
+            return
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise RegistryError(f"{unit}: parameter '{self.name}' must be true or false, got {value!r}")
@@ -110,7 +121,8 @@ class Unit:
     with optional ``"dsp"`` (default true) and ``"targets"`` (default all) keys.  ``sim_copies`` is how many copies the
     simulation harness puts behind one wide port (units whose copies stay in
     lockstep only).  ``report_summary(rows) -> str`` (optional) renders a
-    Markdown comparison from all rows of the area report.
+    Markdown comparison from all rows of the area report.  ``validate(params)``
+    (optional) checks combinations of parameters and raises ``ValueError``.
     """
     name: str
     description: str
@@ -123,6 +135,7 @@ class Unit:
     report_sets: tuple = ()
     sim_copies: int = 1
     report_summary: Callable | None = None
+    validate: Callable | None = None
 
     def param(self, name):
         for p in self.params:
@@ -147,6 +160,11 @@ class Unit:
                 value = p.default(params) if callable(p.default) else p.default
             p.check(self.name, value, params)
             params[p.name] = value
+        if self.validate is not None:
+            try:
+                self.validate(params)
+            except ValueError as exc:
+                raise RegistryError(f"{self.name}: {exc}") from None
         return params
 
     def build(self, params):
@@ -169,7 +187,7 @@ def register(unit):
 
 
 # The modules whose import registers the entries, one per format family.
-UNIT_MODULES = ("units",)
+UNIT_MODULES = ("units", "units_fp", "units_posit")
 
 
 def _load():

@@ -40,6 +40,8 @@ class LeadingZeroCount(wiring.Component):
         """Return ``(all_zero, first_one_index)`` for a power-of-two-wide ``bits``."""
         if len(bits) == 1:
             return ~bits[0], C(0, 0)
+        if len(bits) == 2:
+            return ~(bits[0] | bits[1]), ~bits[1]
         half = len(bits) // 2
         hi_zero, hi_count = self._encode(m, bits[half:], path + "h")
         lo_zero, lo_count = self._encode(m, bits[:half], path + "l")

@@ -1,0 +1,87 @@
+"""``exsdotp``: the expanding sum of dot products of MiniFloat-NN (RISC-V), rounded once.
+
+``a0``, ``b0``, ``a1``, ``b1`` are in the source format, ``c`` and ``result`` in
+the destination format of twice the width (fp8 e5m2 / e4m3 -> fp16 or bf16,
+fp16 -> fp32).  Ops (``ExsdotpOp``)::
+
+    SDOTP    a0*b0 + a1*b1 + c            EXVSUM   a0 + a1 + c
+    SDOTPN   c - (a0*b0 + a1*b1)          EXVSUMN  c - (a0 + a1)
+
+One rounding in the RISC-V mode ``rm`` (codes 5..7 reserved: canonical NaN and
+NV), RISC-V fflags ``NV=16, OF=4, UF=2, NX=1`` (tininess after rounding),
+subnormals in and out, canonical NaN.  The datapath is ``hdl/fused_dot.py``
+with K = 2 (EXVSUM multiplies by 1.0).  Latency ``depth + 1`` cycles.
+"""
+
+from amaranth import *
+from amaranth.lib import enum, wiring
+from amaranth.lib.wiring import In, Out
+
+from .common.params import check_int
+from .common.pipeline import Pipeline
+from .fused_dot import CUT_POINTS, MAX_FRAME_BITS, frame_bits, fused_dot
+
+
+__all__ = ["ExsdotpOp", "Exsdotp", "check_formats"]
+
+
+class ExsdotpOp(enum.Enum, shape=2):
+    SDOTP = 0
+    SDOTPN = 1
+    EXVSUM = 2
+    EXVSUMN = 3
+
+
+def check_formats(src, dst):
+    """Raise ``ValueError`` unless ``src -> dst`` is a pair this unit builds."""
+    if dst.flavour != "ieee":
+        raise ValueError(f"Exsdotp: destination {dst!r} must have the ieee flavour (with Inf)")
+    if dst.width != 2 * src.width:
+        raise ValueError(f"Exsdotp: the destination must be twice the source width, got {src!r} -> {dst!r}")
+    if frame_bits(src, 2) > MAX_FRAME_BITS:
+        raise ValueError(f"Exsdotp: source {src!r} has an exponent range too wide for the exact product-sum "
+                         f"frame ({frame_bits(src, 2)} > {MAX_FRAME_BITS} bits); use fp8 or fp16 sources")
+
+
+class Exsdotp(wiring.Component):
+    """Expanding two-term dot product plus addend; ``src``/``dst`` are ``golden.fp.FloatFormat``, ``depth`` 0..4."""
+
+    def __init__(self, *, src, dst, depth=1):
+        check_formats(src, dst)
+        check_int("Exsdotp", "depth", depth, 0, len(CUT_POINTS))
+        self.src, self.dst, self.depth = src, dst, depth
+        super().__init__({
+            "in_valid":  In(1),
+            "in_ready":  Out(1),
+            "op":        In(ExsdotpOp),
+            "a0":        In(src.width),
+            "b0":        In(src.width),
+            "a1":        In(src.width),
+            "b1":        In(src.width),
+            "c":         In(dst.width),
+            "rm":        In(3),
+            "out_valid": Out(1),
+            "out_ready": In(1),
+            "result":    Out(dst.width),
+            "flags":     Out(5),
+        })
+
+    @property
+    def latency(self):
+        return self.depth + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        pipe = Pipeline(m, cuts=CUT_POINTS, depth=self.depth, in_valid=self.in_valid, in_ready=self.in_ready,
+                        out_valid=self.out_valid, out_ready=self.out_ready)
+        s = pipe.cut("operands", op=self.op, a0=self.a0, b0=self.b0, a1=self.a1, b1=self.b1, c=self.c, rm=self.rm)
+        op = s["op"]
+        vsum = (op == ExsdotpOp.EXVSUM) | (op == ExsdotpOp.EXVSUMN)
+        one = (self.src.bias << self.src.man_bits)
+        result, flags = fused_dot(
+            m, pipe, src=self.src, dst=self.dst, a=[s["a0"], s["a1"]],
+            b=[Mux(vsum, one, s["b0"]), Mux(vsum, one, s["b1"])], c=s["c"], rm=s["rm"],
+            negate_products=(op == ExsdotpOp.SDOTPN) | (op == ExsdotpOp.EXVSUMN),
+            negate_c=C(0, 1))
+        pipe.output(self.result.eq(result), self.flags.eq(flags))
+        return m

@@ -1,0 +1,189 @@
+"""The fused dot-product datapath: ``round(sum_{i<K} a_i*b_i + c)`` with one rounding.
+
+``a_i``, ``b_i`` are in the source format, ``c`` and the result in the
+destination format (``golden.fp.FloatFormat``; destinations have the ieee
+flavour).  Datapath, from ``hdl/common``::
+
+    unpack -> K exact products -> exact product sum S -> align c to S (sticky)
+           -> two's complement add -> normalize (subnormal-aware) -> round -> pack
+
+The product sum S is exact: for K = 1 it is the product itself, with its own
+exponent; for K >= 2 every product is placed by its exponent into one
+fixed-point frame spanning the whole product range of the source format (so
+two products never lose bits to each other, whatever their exponents), which
+limits K >= 2 to sources whose frame is at most ``MAX_FRAME_BITS`` wide (fp8,
+fp16; not bf16).  ``c`` is then added as in a classic FMA: the window holds S
+exactly with ``P + 3`` bits above and below it (P the destination precision);
+c is shifted right from the top of the window and its bits below the window
+become a sticky bit with c's sign; when c lies wholly above the window S
+becomes that sticky bit instead.  With one sticky term at most, the rounded
+result is that of the exact sum.  When S is exactly zero the result is c itself.
+
+Special values follow ``golden.fp.fused_dot``: canonical NaN for NaN operands,
+Inf * 0, Inf - Inf and reserved rounding modes (NV for the last three and for
+signalling NaNs); RISC-V fflags ``NV=16, OF=4, UF=2, NX=1`` (tininess after
+rounding); an exact zero sum is +0 (-0 under RDN), or -0 when every term is -0.
+
+Pipeline cut points, in fill order: ``sum`` (after the add), ``products``
+(after the multipliers and the product sum), ``normalized`` (before rounding),
+``operands`` (the inputs, placed by the unit).
+"""
+
+from amaranth import *
+from amaranth.utils import bits_for
+
+from golden.fp import NV, NX, OF, UF
+from .common.float import FloatNormalize, FloatRound, exponent_shape, unpack
+from .common.rounding import RoundingMode
+from .common.shift import ShiftRightSticky
+
+
+__all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "fused_dot"]
+
+
+CUT_POINTS = ("sum", "products", "normalized", "operands")
+MAX_FRAME_BITS = 128
+
+
+def _range(lo, hi):
+    return Shape.cast(range(lo, hi + 1))
+
+
+def frame_bits(src, terms):
+    """Width of the exact product-sum frame of ``terms`` products of ``src`` values."""
+    span = 2 * (src.emax - src.emin)
+    return span + 2 * src.precision + (terms - 1).bit_length()
+
+
+def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
+    """Build the datapath into ``m`` behind ``pipe``; return ``(result, flags)`` Values.
+
+    ``a``, ``b``: lists of K ``src`` patterns; ``c``: a ``dst`` pattern; ``rm``: 3-bit
+    rounding mode; ``negate_products``, ``negate_c``: 1-bit sign flips (the op
+    variants).  The cut points ``sum``, ``products`` and ``normalized`` are placed here.
+    """
+    k = len(a)
+    p_src, p_dst = src.precision, dst.precision
+    xshape = exponent_shape(dst)
+
+    ua = [unpack(m, x, src, f"a{i}") for i, x in enumerate(a)]
+    ub = [unpack(m, x, src, f"b{i}") for i, x in enumerate(b)]
+    uc = unpack(m, c, dst, "c")
+    rm = Value.cast(rm)
+
+    # Specials and the sign of an exact zero, as golden.fp.fused_dot decides them.
+    p_sign = [x.sign ^ y.sign ^ negate_products for x, y in zip(ua, ub)]
+    c_sign = uc.sign ^ negate_c
+    nan_in = Cat(*(x.nan for x in ua + ub), uc.nan).any()
+    snan_in = Cat(*(x.snan for x in ua + ub), uc.snan).any()
+    inf_times_zero = Cat(*((x.inf & y.zero) | (x.zero & y.inf) for x, y in zip(ua, ub))).any()
+    p_inf = [(x.inf | y.inf) & ~(x.zero | y.zero) & ~x.nan & ~y.nan for x, y in zip(ua, ub)]
+    pos_inf = Cat(*(i & ~s for i, s in zip(p_inf, p_sign)), uc.inf & ~c_sign).any()
+    neg_inf = Cat(*(i & s for i, s in zip(p_inf, p_sign)), uc.inf & c_sign).any()
+    inf_minus_inf = pos_inf & neg_inf & ~nan_in & ~inf_times_zero
+    bad_rm = rm > RoundingMode.RMM.value
+    nan_out = nan_in | inf_times_zero | inf_minus_inf | bad_rm
+    invalid = snan_in | inf_times_zero | inf_minus_inf | bad_rm
+    inf_out = (pos_inf | neg_inf) & ~nan_out
+    finite = [~(x.inf | x.nan | y.inf | y.nan) for x, y in zip(ua, ub)]
+    p_nonzero = [f & ~x.zero & ~y.zero for f, x, y in zip(finite, ua, ub)]
+    any_nonzero = Cat(*p_nonzero, ~uc.zero & ~uc.inf & ~uc.nan).any()
+    all_neg = Cat(*p_sign, c_sign).all()
+    all_pos = ~Cat(*p_sign, c_sign).any()
+    c_signed = Cat(c[:dst.width - 1], c_sign)
+    tags = Cat(nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, uc.zero)
+
+    # Exact product sum S = s_value * 2**s_exponent.
+    p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
+    products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+    p_lo, p_hi = 2 * (src.emin - src.man_bits), 2 * (src.emax - src.man_bits)
+    if k == 1:
+        s_bits = 2 * p_src
+        s_value = Signal(signed(s_bits + 1), name="product")
+        s_exponent = Signal(xshape, name="product_exponent")
+        m.d.comb += [s_value.eq(Mux(p_sign[0], -products[0], products[0])), s_exponent.eq(p_exp[0])]
+        s_lo, s_hi = p_lo, p_hi
+    else:
+        s_bits = frame_bits(src, k)
+        s_value = Signal(signed(s_bits + 1), name="product_sum")
+        placed = []
+        for i, (prod, exp, sign) in enumerate(zip(products, p_exp, p_sign)):
+            offset = Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}")
+            m.d.comb += offset.eq(exp - p_lo)
+            term = Signal(signed(s_bits + 1), name=f"frame_term{i}")
+            m.d.comb += term.eq(Mux(sign, -(prod << offset), prod << offset))
+            placed.append(term)
+        m.d.comb += s_value.eq(sum(placed))
+        s_exponent = C(p_lo, xshape)
+        s_lo = s_hi = p_lo
+
+    variable = {"s_exponent": s_exponent} if k == 1 else {}
+    s = pipe.cut("products", s_value=s_value, c_significand=uc.significand, c_exponent=uc.exponent,
+                 c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags, **variable)
+    s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
+    s_exponent = s.get("s_exponent", s_exponent)
+
+    # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
+    guard = p_dst + 3
+    top = guard + s_bits + guard
+    c_lo, c_hi = dst.emin - dst.man_bits, dst.emax - dst.man_bits
+    shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
+    shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
+    m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
+    # Static range checks keep comparisons that cannot change out of the Verilog.
+    c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
+    amount = Mux(shift > top, top, shift) if shift_hi > top else shift
+    m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
+    m.d.comb += [
+        align.value.eq(s["c_significand"] << (top - p_dst)),
+        align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
+    ]
+    c_term = Cat(align.sticky, align.result)
+    s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
+    total = Signal(signed(top + 3), name="total")
+    m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1))
+                         + Mux(s["c_sign"], -c_term, c_term))
+    window_lo = s_lo - guard - 1
+    window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
+    window_exponent = Signal(xshape, name="window_exponent")
+    m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
+
+    s = pipe.cut("sum", total=total, window_exponent=window_exponent, s_zero=s_value == 0,
+                 c_signed=s["c_signed"], rm=rm, tags=tags)
+    total, rm, tags = s["total"], s["rm"], s["tags"]
+    width = top + 2
+    magnitude = Signal(width, name="magnitude")
+    m.d.comb += magnitude.eq(Mux(total < 0, -total, total))
+    m.submodules.normalize = norm = FloatNormalize(dst, width, window_lo, window_hi)
+    m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(s["window_exponent"])]
+
+    s = pipe.cut("normalized", mantissa=norm.mantissa, exponent_top=norm.exponent_top, sign=total < 0,
+                 total_zero=total == 0, s_zero=s["s_zero"], c_signed=s["c_signed"], rm=rm, tags=tags)
+    rm, tags = s["rm"], s["tags"]
+    nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
+    m.submodules.round = rnd = FloatRound(dst, width)
+    m.d.comb += [
+        rnd.sign.eq(s["sign"]),
+        rnd.mantissa.eq(s["mantissa"]),
+        rnd.exponent_top.eq(s["exponent_top"]),
+        rnd.rm.eq(Mux(rm > RoundingMode.RMM.value, RoundingMode.RNE.value, rm)),
+    ]
+    rdn = rm == RoundingMode.RDN.value
+    zero_sign = Mux(any_nonzero, rdn, all_neg | (~all_pos & rdn))
+    inf = ((1 << dst.exp_bits) - 1) << dst.man_bits
+    result = Signal(dst.width, name="result_word")
+    flags = Signal(5, name="result_flags")
+    with m.If(nan_out):
+        m.d.comb += [result.eq(dst.canonical_nan), flags.eq(Mux(invalid, NV, 0))]
+    with m.Elif(inf_out):
+        m.d.comb += result.eq(Cat(C(inf, dst.width - 1), neg_inf))
+    with m.Elif(s["s_zero"] & ~c_zero):
+        m.d.comb += result.eq(s["c_signed"])
+    with m.Elif(s["total_zero"]):
+        m.d.comb += result.eq(Cat(C(0, dst.width - 1), zero_sign))
+    with m.Else():
+        m.d.comb += [
+            result.eq(rnd.result),
+            flags.eq(Mux(rnd.overflow, OF | NX, 0) | Mux(rnd.underflow, UF, 0) | Mux(rnd.inexact, NX, 0)),
+        ]
+    return result, flags

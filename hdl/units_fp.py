@@ -1,0 +1,276 @@
+"""Registry entries of the floating-point family: ``fma`` and ``exsdotp``."""
+
+import numpy as np
+
+from golden import fp
+from . import exsdotp, fma
+from .fused_dot import CUT_POINTS
+from .registry import Param, Unit, register
+
+
+FORMATS = {"fp32": fp.FP32, "fp16": fp.FP16, "bf16": fp.BF16, "e5m2": fp.E5M2, "e4m3": fp.E4M3,
+           "e4m3fn": fp.E4M3FN}
+DST_NAMES = ("fp32", "fp16", "bf16")
+RM_NOTE = "rm: 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM; 5..7 are reserved and give the canonical NaN with NV."
+FLAGS_NOTE = "flags: RISC-V fflags NV=16, OF=4, UF=2, NX=1 (tininess after rounding; DZ never set)."
+U64 = np.uint64
+
+
+# -- vectors -------------------------------------------------------------------
+
+def _moderate(fmt, shape, rng, spread):
+    """Finite patterns with exponent fields within ``spread`` of the bias (clipped to the finite range)."""
+    top = (1 << fmt.exp_bits) - (2 if fmt.has_inf else 1)
+    field = np.clip(fmt.bias + rng.integers(-spread, spread + 1, size=shape), 0, top).astype(U64)
+    mant = rng.integers(0, 1 << fmt.man_bits, size=shape, dtype=U64)
+    sign = rng.integers(0, 2, size=shape, dtype=U64)
+    out = (sign << U64(fmt.width - 1)) | (field << U64(fmt.man_bits)) | mant
+    if not fmt.has_inf:
+        out = np.where(out & U64((1 << (fmt.width - 1)) - 1) == U64(fmt.canonical_nan), out - U64(1), out)
+    return out
+
+
+def _fused_vectors(src, dst, k, n, rng, directed=()):
+    """a, b: (n, k) src patterns; c: dst patterns; rm: 0..7 (2 % reserved).  Directed rows first, then
+    corner-value mixes, then random rows of several kinds: uniform bits, moderate exponents,
+    subnormal-range operands, products cancelling each other (k = 2), c cancelling the products,
+    and c placed at every offset around the product sum and around the lowest product exponent,
+    where the alignment window of the datapath ends."""
+    rows = list(directed)[:n]
+    m = n - len(rows)
+    cs, cd = fp.corner_patterns(src), fp.corner_patterns(dst)
+    kind = rng.choice(8, size=m, p=[0.1, 0.1, 0.2, 0.1, 0.15, 0.1, 0.15, 0.1])
+    spread_s = min(src.bias, 2 * src.man_bits + 4)
+    a = _moderate(src, (m, k), rng, spread_s)
+    b = _moderate(src, (m, k), rng, spread_s)
+    c = _moderate(dst, (m,), rng, min(dst.bias, 4 * src.man_bits + 8))
+    # 0: corner values everywhere
+    pick = kind == 0
+    a[pick] = rng.choice(cs, size=(pick.sum(), k))
+    b[pick] = rng.choice(cs, size=(pick.sum(), k))
+    c[pick] = rng.choice(cd, size=pick.sum())
+    # 1: uniform random bit patterns
+    pick = kind == 1
+    a[pick] = rng.integers(0, 1 << src.width, size=(pick.sum(), k), dtype=U64)
+    b[pick] = rng.integers(0, 1 << src.width, size=(pick.sum(), k), dtype=U64)
+    c[pick] = rng.integers(0, 1 << dst.width, size=pick.sum(), dtype=U64)
+    # 3: subnormal range: exponent fields 0 and 1
+    pick = kind == 3
+    low = (U64(1) << U64(src.man_bits + 1)) - U64(1)
+    a[pick] &= low | U64(1 << (src.width - 1))
+    b[pick] = np.where(rng.random((pick.sum(), k)) < 0.5, b[pick] & (low | U64(1 << (src.width - 1))), b[pick])
+    c[pick] &= (U64(1) << U64(dst.man_bits + 1)) - U64(1) | U64(1 << (dst.width - 1))
+    # 4: the second product cancels (most of) the first
+    if k >= 2:
+        pick = np.flatnonzero(kind == 4)
+        a[pick, 1] = a[pick, 0] ^ U64(1 << (src.width - 1))
+        b[pick, 1] = b[pick, 0] ^ rng.integers(0, 2, size=len(pick), dtype=U64)
+    # 5 (and 4): c cancels the rounded product sum, leaving what rounding dropped
+    pick = np.flatnonzero((kind == 5) | (kind == 4))
+    if len(pick):
+        rounded, _ = fp.fused_dot(a[pick], b[pick], np.zeros(len(pick), U64), src=src, dst=dst, rm=fp.RTZ)
+        c[pick] = rounded ^ U64(1 << (dst.width - 1))
+    # 6: c's exponent field at an offset from the rounded product sum's; 7: from the lowest product exponent
+    c_top = (1 << dst.exp_bits) - 2
+    reach = 2 * dst.precision + 8
+    pick = np.flatnonzero(kind == 6)
+    if len(pick):
+        rounded, _ = fp.fused_dot(a[pick], b[pick], np.zeros(len(pick), U64), src=src, dst=dst, rm=fp.RTZ)
+        base = ((rounded >> U64(dst.man_bits)) & U64(c_top + 1)).astype(np.int64)
+        field = np.clip(base + rng.integers(-reach, reach + 1, size=len(pick)), 0, c_top).astype(U64)
+        c[pick] = (c[pick] & ~(U64(c_top + 1) << U64(dst.man_bits))) | (field << U64(dst.man_bits))
+    pick = np.flatnonzero(kind == 7)
+    if len(pick):
+        tiny = U64(3) | U64(1 << (src.width - 1))
+        a[pick] &= np.where(rng.random((len(pick), k)) < 0.5, tiny, low | U64(1 << (src.width - 1)))
+        b[pick] &= np.where(rng.random((len(pick), k)) < 0.5, tiny, low | U64(1 << (src.width - 1)))
+        lowest = 2 * (src.emin - src.man_bits) + dst.bias + dst.man_bits
+        field = np.clip(lowest + rng.integers(-reach, reach + 1, size=len(pick)), 0, c_top).astype(U64)
+        c[pick] = (c[pick] & ~(U64(c_top + 1) << U64(dst.man_bits))) | (field << U64(dst.man_bits))
+        # half of them: c is minus the product sum with its low mantissa bits scrambled
+        near = pick[rng.random(len(pick)) < 0.5]
+        rounded, _ = fp.fused_dot(a[near], b[near], np.zeros(len(near), U64), src=src, dst=dst, rm=fp.RTZ)
+        noise = rng.integers(0, 1 << min(8, dst.man_bits), size=len(near), dtype=U64)
+        c[near] = (rounded ^ U64(1 << (dst.width - 1))) ^ noise
+    rm = rng.integers(0, 5, size=m, dtype=U64)
+    reserved = rng.random(m) < 0.02
+    rm[reserved] = rng.integers(5, 8, size=reserved.sum(), dtype=U64)
+    if rows:
+        da = np.array([r[0] for r in rows], dtype=U64).reshape(-1, k)
+        db = np.array([r[1] for r in rows], dtype=U64).reshape(-1, k)
+        dc = np.array([r[2] for r in rows], dtype=U64)
+        drm = np.array([r[3] for r in rows], dtype=U64)
+        a, b, c, rm = np.concatenate([da, a]), np.concatenate([db, b]), np.concatenate([dc, c]), np.concatenate([drm, rm])
+    return a, b, c, rm
+
+
+def _describe_value(pattern, fmt):
+    pattern = int(pattern)
+    d = fp.decode(np.array([pattern], dtype=U64), fmt)
+    if d.cls[0] == fp.NAN:
+        text = "sNaN" if d.signalling[0] else "NaN"
+    elif d.cls[0] == fp.INF:
+        text = "-Inf" if d.sign[0] else "+Inf"
+    else:
+        text = repr(float(fp.to_fraction(np.array([pattern], dtype=U64), fmt)[0]))
+    return f"0x{pattern:0{(fmt.width + 3) // 4}x} ({text})"
+
+
+def _flag_text(flags):
+    names = [n for n, bit in (("NV", fp.NV), ("OF", fp.OF), ("UF", fp.UF), ("NX", fp.NX)) if flags & bit]
+    return "|".join(names) or "-"
+
+
+def _describe(names, formats, op_enum):
+    def describe(params, inputs, i, expected, actual):
+        dst = FORMATS[params["fmt"] if "fmt" in params else params["dst"]]
+        lines = [f"  op={op_enum(int(inputs['op'][i])).name}  rm={int(inputs['rm'][i])}"]
+        for name, fmt_key in zip(names, formats):
+            lines.append(f"  {name}={_describe_value(inputs[name][i], FORMATS[_fmt(params, fmt_key)])}")
+        for what, out in (("expected", expected), ("actual  ", actual)):
+            lines.append(f"  {what} result={_describe_value(out['result'], dst)} flags={_flag_text(out['flags'])}")
+        return "\n".join(lines)
+    return describe
+
+
+def _fmt(params, key):
+    if key == "src" and params.get("src") == "same":
+        return params["fmt"]
+    return params[key]
+
+
+# -- fma -------------------------------------------------------------------------
+
+def _fma_formats(params):
+    dst = FORMATS[params["fmt"]]
+    src = dst if params["src"] == "same" else FORMATS[params["src"]]
+    return src, dst
+
+
+def _fma_golden(params, inputs):
+    src, dst = _fma_formats(params)
+    op = inputs["op"].astype(U64)
+    neg_p = (op == fma.FmaOp.FNMSUB.value) | (op == fma.FmaOp.FNMADD.value)
+    neg_c = (op == fma.FmaOp.FMSUB.value) | (op == fma.FmaOp.FNMADD.value)
+    a = inputs["a"] ^ np.where(neg_p, U64(1 << (src.width - 1)), U64(0))
+    c = inputs["c"] ^ np.where(neg_c, U64(1 << (dst.width - 1)), U64(0))
+    result, flags = fp.fused_dot(a[:, None], inputs["b"][:, None], c, src=src, dst=dst, rm=inputs["rm"])
+    return {"result": result, "flags": flags}
+
+
+def _fma_vectors(params, n, rng):
+    src, dst = _fma_formats(params)
+    one_d = dst.bias << dst.man_bits
+    directed = [(src.min_subnormal(), src.min_subnormal(), one_d, rm) for rm in range(5)]
+    directed += [(src.max_finite(), src.max_finite(), dst.max_finite(1), rm) for rm in range(8)]
+    a, b, c, rm = _fused_vectors(src, dst, 1, n, rng, directed)
+    return {"op": rng.integers(0, 4, size=n, dtype=U64), "a": a[:, 0], "b": b[:, 0], "c": c, "rm": rm}
+
+
+def _fma_validate(params):
+    src, dst = _fma_formats(params)
+    if src.width > dst.width:
+        raise ValueError(f"source {params['src']} is wider than the destination {params['fmt']}")
+
+
+register(Unit(
+    name="fma",
+    description="fused multiply-add round(+-a*b +- c), RISC-V modes and fflags; plain or expanding (narrow a, b)",
+    params=(
+        Param("fmt", "destination format of c and the result", "fp32", kind=str, choices=DST_NAMES),
+        Param("src", "format of a and b (same: fmt; narrower: the expanding FMA)", "same", kind=str,
+              choices=("same", *FORMATS)),
+        Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
+              1, min=0, max=len(CUT_POINTS)),
+    ),
+    component=lambda fmt, src, depth: fma.Fma(fmt=FORMATS[fmt], src=None if src == "same" else FORMATS[src],
+                                              depth=depth),
+    golden=_fma_golden,
+    vectors=_fma_vectors,
+    describe=_describe(("a", "b", "c"), ("src", "src", "fmt"), fma.FmaOp),
+    validate=_fma_validate,
+    notes=(
+        "op: 0 FMADD a*b+c, 1 FMSUB a*b-c, 2 FNMSUB -(a*b)+c, 3 FNMADD -(a*b)-c.",
+        RM_NOTE, FLAGS_NOTE,
+        "NaN results are the canonical NaN; subnormals in and out, no flush.",
+    ),
+    report_sets=(
+        {"fmt": "fp32", "dsp": True, "targets": ("ecp5-85f",)},
+        {"fmt": "fp32", "dsp": False, "targets": ("ecp5-85f",)},
+        {"fmt": "fp16", "targets": ("ecp5-85f",)},
+        {"fmt": "bf16", "targets": ("ecp5-85f",)},
+        {"fmt": "fp16", "src": "e5m2", "targets": ("ecp5-85f",)},
+        {"fmt": "fp16", "src": "e5m2", "dsp": False},
+        {"fmt": "fp32", "src": "fp16", "targets": ("ecp5-85f",)},
+    ),
+    sim_copies=4,
+))
+
+
+# -- exsdotp ---------------------------------------------------------------------
+
+def _exsdotp_formats(params):
+    return FORMATS[params["src"]], FORMATS[params["dst"]]
+
+
+def _exsdotp_golden(params, inputs):
+    src, dst = _exsdotp_formats(params)
+    op = inputs["op"].astype(U64)
+    Op = exsdotp.ExsdotpOp
+    vsum = (op == Op.EXVSUM.value) | (op == Op.EXVSUMN.value)
+    negate = (op == Op.SDOTPN.value) | (op == Op.EXVSUMN.value)
+    sign = U64(1 << (src.width - 1))
+    a = np.stack([inputs["a0"], inputs["a1"]], axis=1) ^ np.where(negate, sign, U64(0))[:, None]
+    one = U64(src.bias << src.man_bits)
+    b = np.where(vsum[:, None], one, np.stack([inputs["b0"], inputs["b1"]], axis=1))
+    result, flags = fp.fused_dot(a, b, inputs["c"], src=src, dst=dst, rm=inputs["rm"])
+    return {"result": result, "flags": flags}
+
+
+def _exsdotp_vectors(params, n, rng):
+    src, dst = _exsdotp_formats(params)
+    sub, neg = src.min_subnormal(), 1 << (src.width - 1)
+    one_d = dst.bias << dst.man_bits
+    # a0*b0 + a1*b1 cancels exactly below c = 1.0: exactly 1.0, NX clear, in every mode.
+    directed = [((sub, sub | neg), (sub, sub), one_d, rm) for rm in range(5)]
+    directed += [((sub, sub), (sub, sub), 0, rm) for rm in range(5)]
+    directed += [((src.max_finite(), src.max_finite()), (src.max_finite(), src.max_finite()), dst.max_finite(), rm)
+                 for rm in range(5)]
+    a, b, c, rm = _fused_vectors(src, dst, 2, n, rng, directed)
+    op = rng.choice(4, size=n, p=[0.5, 0.2, 0.15, 0.15]).astype(U64)
+    op[:len(directed)] = exsdotp.ExsdotpOp.SDOTP.value
+    return {"op": op, "a0": a[:, 0], "b0": b[:, 0], "a1": a[:, 1], "b1": b[:, 1], "c": c, "rm": rm}
+
+
+def _exsdotp_validate(params):
+    exsdotp.check_formats(*_exsdotp_formats(params))
+
+
+register(Unit(
+    name="exsdotp",
+    description="expanding fused dot product a0*b0 + a1*b1 + c (MiniFloat-NN ExSdotp), one rounding",
+    params=(
+        Param("src", "format of a0, b0, a1, b1", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16")),
+        Param("dst", "format of c and the result (twice the source width)", "fp16", kind=str, choices=DST_NAMES),
+        Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
+              1, min=0, max=len(CUT_POINTS)),
+    ),
+    component=lambda src, dst, depth: exsdotp.Exsdotp(src=FORMATS[src], dst=FORMATS[dst], depth=depth),
+    golden=_exsdotp_golden,
+    vectors=_exsdotp_vectors,
+    describe=_describe(("a0", "b0", "a1", "b1", "c"), ("src", "src", "src", "src", "dst"), exsdotp.ExsdotpOp),
+    validate=_exsdotp_validate,
+    notes=(
+        "op: 0 SDOTP a0*b0+a1*b1+c, 1 SDOTPN c-(a0*b0+a1*b1), 2 EXVSUM a0+a1+c, 3 EXVSUMN c-(a0+a1).",
+        RM_NOTE, FLAGS_NOTE,
+        "e4m3 is the IEEE-style FP8alt (max 240, has Inf); e4m3fn is OCP's (max 448, no Inf).",
+        "NaN results are the canonical NaN; subnormals in and out, no flush.",
+    ),
+    report_sets=(
+        {"src": "e5m2", "dst": "fp16", "targets": ("ecp5-85f",)},
+        {"src": "e5m2", "dst": "fp16", "dsp": False},
+        {"src": "e4m3", "dst": "fp16", "targets": ("ecp5-85f",)},
+        {"src": "fp16", "dst": "fp32", "targets": ("ecp5-85f",)},
+    ),
+    sim_copies=4,
+))

@@ -1,0 +1,86 @@
+# amaranth: UnusedElaboratable=no
+"""hdl.common.float: unpack, FloatNormalize + FloatRound against golden.fp, exhaustively on small formats."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from amaranth import Module, Signal
+from amaranth.sim import Simulator
+
+from golden import fp
+from hdl.common.float import FloatNormalize, FloatRound, unpack
+
+
+TINY = fp.FloatFormat(3, 2, name="E3M2")       # bias 3: emin -2, max 14
+WIDTH = 8                                       # magnitudes 0..255 worth magnitude * 2**exponent
+
+
+def _round_all(fmt, exponents):
+    m = Module()
+    m.submodules.norm = norm = FloatNormalize(fmt, WIDTH, min(exponents), max(exponents))
+    m.submodules.rnd = rnd = FloatRound(fmt, WIDTH)
+    m.d.comb += [rnd.mantissa.eq(norm.mantissa), rnd.exponent_top.eq(norm.exponent_top)]
+    got = {}
+
+    async def bench(ctx):
+        for exponent in exponents:
+            ctx.set(norm.exponent, exponent)
+            for rm in range(5):
+                ctx.set(rnd.rm, rm)
+                for sign in (0, 1):
+                    ctx.set(rnd.sign, sign)
+                    for magnitude in range(1, 1 << WIDTH):
+                        ctx.set(norm.magnitude, magnitude)
+                        flags = ((fp.OF | fp.NX) * ctx.get(rnd.overflow) | fp.UF * ctx.get(rnd.underflow)
+                                 | fp.NX * ctx.get(rnd.inexact))
+                        got[exponent, rm, sign, magnitude] = (ctx.get(rnd.result), flags)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("exponents", [range(-9, -3), range(-3, 2), range(2, 8)],
+                         ids=["subnormal-results", "around-one", "overflowing"])
+def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(exponents):
+    got = _round_all(TINY, list(exponents))
+    keys = list(got)
+    values = [(-1 if s else 1) * Fraction(mag) * Fraction(2) ** e for e, rm, s, mag in keys]
+    rms = np.array([rm for _, rm, _, _ in keys])
+    expected, flags = fp.round(values, fmt=TINY, rm=rms)
+    actual = np.array([got[k][0] for k in keys], dtype=np.uint64)
+    actual_flags = np.array([got[k][1] for k in keys], dtype=np.uint64)
+    bad = np.flatnonzero((actual != expected) | (actual_flags != flags))
+    assert not len(bad), [(keys[i], hex(int(expected[i])), hex(int(actual[i])), int(flags[i]), int(actual_flags[i]))
+                          for i in bad[:5]]
+    assert len(keys) == len(exponents) * 5 * 2 * 255
+
+
+@pytest.mark.parametrize("fmt", [TINY, fp.E5M2, fp.E4M3, fp.E4M3FN], ids=lambda f: f.name)
+def test_unpack_classifies_and_splits_every_pattern(fmt):
+    m = Module()
+    pattern = Signal(fmt.width)
+    u = unpack(m, pattern, fmt, "x")
+    patterns = np.arange(1 << fmt.width, dtype=np.uint64)
+    d = fp.decode(patterns, fmt)
+    rows = []
+
+    async def bench(ctx):
+        for p in range(1 << fmt.width):
+            ctx.set(pattern, p)
+            rows.append([ctx.get(v) for v in u])
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    sign, zero, inf, nan, snan, significand, exponent = (np.array(c) for c in zip(*rows))
+    assert (sign == d.sign).all()
+    assert (zero == (d.cls == fp.ZERO)).all()
+    assert (inf == (d.cls == fp.INF)).all()
+    assert (nan == (d.cls == fp.NAN)).all()
+    assert (snan == d.signalling).all()
+    finite = d.cls <= fp.NORMAL
+    assert (significand[finite] == d.significand[finite]).all()
+    assert (exponent[finite] == d.exponent[finite] - fmt.man_bits).all()
