@@ -12,7 +12,9 @@ exponent; for K >= 2 every product is placed by its exponent into one
 fixed-point frame spanning the whole product range of the source format (so
 two products never lose bits to each other, whatever their exponents), which
 limits K >= 2 to sources whose frame is at most ``MAX_FRAME_BITS`` wide (fp8,
-fp16; not bf16).  ``c`` is then added as in a classic FMA: the window holds S
+fp16; not bf16).  When c's whole range fits into that frame too (fp8 sources into
+fp16), c is placed by its exponent as well and the sum is exact to the last bit
+(a Kulisch-style accumulator of K + 1 terms).  Otherwise ``c`` is added as in a classic FMA: the window holds S
 exactly with ``P + 3`` bits above and below it (P the destination precision);
 c is shifted right from the top of the window and its bits below the window
 become a sticky bit with c's sign; when c lies wholly above the window S
@@ -38,7 +40,7 @@ from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
 
 
-__all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "fused_dot"]
+__all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "fused_dot"]
 
 
 CUT_POINTS = ("sum", "products", "normalized", "operands")
@@ -53,6 +55,13 @@ def frame_bits(src, terms):
     """Width of the exact product-sum frame of ``terms`` products of ``src`` values."""
     span = 2 * (src.emax - src.emin)
     return span + 2 * src.precision + (terms - 1).bit_length()
+
+
+def exact_frame_bits(src, dst, terms):
+    """Width of one frame holding ``terms`` products of ``src`` values and a ``dst`` addend exactly."""
+    lo = min(2 * (src.emin - src.man_bits), dst.emin - dst.man_bits)
+    hi = max(2 * (src.emax - src.man_bits) + 2 * src.precision, dst.emax - dst.man_bits + dst.precision)
+    return hi + terms.bit_length() - lo
 
 
 def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
@@ -117,48 +126,65 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
         s_exponent = C(p_lo, xshape)
         s_lo = s_hi = p_lo
 
+    c_lo, c_hi = dst.emin - dst.man_bits, dst.emax - dst.man_bits
     variable = {"s_exponent": s_exponent} if k == 1 else {}
     s = pipe.cut("products", s_value=s_value, c_significand=uc.significand, c_exponent=uc.exponent,
                  c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags, **variable)
     s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
     s_exponent = s.get("s_exponent", s_exponent)
 
-    # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
-    guard = p_dst + 3
-    top = guard + s_bits + guard
-    c_lo, c_hi = dst.emin - dst.man_bits, dst.emax - dst.man_bits
-    shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
-    shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
-    m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
-    # Static range checks keep comparisons that cannot change out of the Verilog.
-    c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
-    amount = Mux(shift > top, top, shift) if shift_hi > top else shift
-    m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
-    m.d.comb += [
-        align.value.eq(s["c_significand"] << (top - p_dst)),
-        align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
-    ]
-    c_term = Cat(align.sticky, align.result)
-    s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
-    total = Signal(signed(top + 3), name="total")
-    m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1))
-                         + Mux(s["c_sign"], -c_term, c_term))
-    window_lo = s_lo - guard - 1
-    window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
-    window_exponent = Signal(xshape, name="window_exponent")
-    m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
+    if k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS:
+        # c lies inside one frame with the products: place it by its exponent, nothing is lost.
+        lo = min(p_lo, c_lo)
+        top = exact_frame_bits(src, dst, k)
+        offset = Signal(range(c_hi - lo + 1), name="c_offset")
+        m.d.comb += offset.eq(s["c_exponent"] - lo)
+        c_term = Signal(top, name="c_placed")
+        m.d.comb += c_term.eq(s["c_significand"] << offset)
+        total = Signal(signed(top + 1), name="total")
+        m.d.comb += total.eq((s_value << (p_lo - lo)) + Mux(s["c_sign"], -c_term, c_term))
+        window_exponent = C(lo, xshape)
+        window_lo = window_hi = lo
+        s_zero = C(0, 1)
+        width = top
+    else:
+        # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
+        guard = p_dst + 3
+        top = guard + s_bits + guard
+        shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
+        shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
+        m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
+        # Static range checks keep comparisons that cannot change out of the Verilog.
+        c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
+        amount = Mux(shift > top, top, shift) if shift_hi > top else shift
+        m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
+        m.d.comb += [
+            align.value.eq(s["c_significand"] << (top - p_dst)),
+            align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
+        ]
+        c_term = Cat(align.sticky, align.result)
+        s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
+        total = Signal(signed(top + 3), name="total")
+        m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1))
+                             + Mux(s["c_sign"], -c_term, c_term))
+        window_lo = s_lo - guard - 1
+        window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
+        window_exponent = Signal(xshape, name="window_exponent")
+        m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
+        s_zero = s_value == 0
+        width = top + 2
 
-    s = pipe.cut("sum", total=total, window_exponent=window_exponent, s_zero=s_value == 0,
-                 c_signed=s["c_signed"], rm=rm, tags=tags)
+    variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
+    s = pipe.cut("sum", total=total, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     total, rm, tags = s["total"], s["rm"], s["tags"]
-    width = top + 2
+    window_exponent, s_zero = s.get("window_exponent", window_exponent), s.get("s_zero", s_zero)
     magnitude = Signal(width, name="magnitude")
     m.d.comb += magnitude.eq(Mux(total < 0, -total, total))
     m.submodules.normalize = norm = FloatNormalize(dst, width, window_lo, window_hi)
-    m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(s["window_exponent"])]
+    m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(window_exponent)]
 
     s = pipe.cut("normalized", mantissa=norm.mantissa, exponent_top=norm.exponent_top, sign=total < 0,
-                 total_zero=total == 0, s_zero=s["s_zero"], c_signed=s["c_signed"], rm=rm, tags=tags)
+                 total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags)
     rm, tags = s["rm"], s["tags"]
     nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
     m.submodules.round = rnd = FloatRound(dst, width)

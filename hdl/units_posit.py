@@ -207,6 +207,7 @@ register(Unit(
     describe=_describe,
     notes=_NOTES + ("op: ADD = 0 gives a + b, SUB = 1 gives a - b.",),
     report_sets=(
+        {"N": 32, "ES": 2, "depth": 0, "targets": ("ecp5-85f",)},
         {"N": 32, "ES": 2, "depth": 1, "targets": ("ecp5-85f",)},
         {"N": 16, "ES": 2, "depth": 1, "targets": ("ecp5-85f",)},
         {"N": 16, "ES": 2, "depth": 1, "dsp": False, "targets": ("ice40-up5k",)},
@@ -239,6 +240,6 @@ register(Unit(
     notes=_NOTES,
     report_sets=tuple(
         {"N": n, "ES": 2, "depth": 1, "dsp": dsp, "targets": ("ecp5-85f",)} for n in (32, 16) for dsp in (True, False)
-    ) + ({"N": 16, "ES": 2, "depth": 1, "dsp": False, "targets": ("ice40-up5k",)},),
+    ) + ({"N": 32, "ES": 2, "depth": 0, "targets": ("ecp5-85f",)},) + ({"N": 16, "ES": 2, "depth": 1, "dsp": False, "targets": ("ice40-up5k",)},),
     sim_copies=4,
 ))
