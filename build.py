@@ -6,6 +6,7 @@
     python build.py sim     UNIT [-p ...] [--vectors N] [--seed S] [--waves]
     python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md]
+    python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
     python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
@@ -174,6 +175,41 @@ def report_jobs():
     return jobs
 
 
+def cmd_depth(args):
+    """Synthesize ``UNIT`` at every pipeline depth; write a table, JSON and a plot of Fmax and area."""
+    from hdl.registry import get_unit
+    from fpga.sweep import render_markdown, plot
+    unit = get_unit(args.unit)
+    _check_target(args.target)
+    overrides = _params(args)
+    if "depth" in overrides:
+        raise UsageError("depth is what this verb sweeps; leave it out of -p")
+    params = unit.resolve(overrides)
+    if "depth" not in params:
+        raise UsageError(f"unit '{unit.name}' has no depth parameter")
+    lo, hi = unit.param("depth").bounds(params)
+    dsp = not args.no_dsp
+    out = _out_dir(args.output or f"reports/pipeline/{unit.name}")
+    stem = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in overrides.items()), args.target,
+                     "dsp" if dsp else "nodsp"])
+    paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
+    for path in paths:
+        if path.exists() and not args.force and not _ours(path):
+            raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
+    rows = []
+    for depth in range(lo, hi + 1):
+        print(f"[depth {depth}/{hi}] ... ", end="", flush=True)
+        row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, out / "synth", log=lambda *a, **k: None)
+        print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['fmax_mhz']:.1f} MHz" if row.get("fits", True)
+              else f"does not fit ({row.get('error')})", flush=True)
+        rows.append(row)
+    paths[0].write_text(json.dumps({"generator": _generator(), "rows": rows}, indent=2) + "\n")
+    paths[1].write_text(render_markdown(unit.name, args.target, dsp, rows))
+    plot(unit.name, args.target, dsp, rows, paths[2])
+    print(render_markdown(unit.name, args.target, dsp, rows))
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
 def cmd_report(args):
     from fpga.report import render_markdown, render_csv
     out = _out_dir(args.output)
@@ -284,6 +320,14 @@ def parser():
     p.add_argument("--readme", metavar="FILE", help="also replace the marked area-report section of FILE (README.md)")
     p.add_argument("--workdir", metavar="DIR", help="where yosys/nextpnr run and leave their logs (default: build/synth)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
+    p = sub.add_parser("depth", help="Fmax and area of a unit at every pipeline depth (writes a table and a plot)")
+    p.add_argument("unit", metavar="UNIT", help="unit name (see `build.py list`)")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a parameter other than depth")
+    p.add_argument("--target", required=True, metavar="TARGET", help="ice40-up5k or ecp5-85f")
+    p.add_argument("--no-dsp", action="store_true", help="map multipliers to logic")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="output directory (default: reports/pipeline/UNIT)")
+    p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp)")
     p.add_argument("study", metavar="STUDY", help="vsq (VS-Quant on all-MiniLM-L6-v2) or exsdotp "
                    "(ExSdotp vs cascaded FMA dot products)")
@@ -301,7 +345,7 @@ def main(argv=None):
     from hdl.registry import RegistryError
     try:
         handler = {"list": cmd_list, "verilog": cmd_verilog, "sim": cmd_sim, "synth": cmd_synth,
-                   "report": cmd_report, "accuracy": cmd_accuracy, "all": cmd_all}[args.verb]
+                   "report": cmd_report, "depth": cmd_depth, "accuracy": cmd_accuracy, "all": cmd_all}[args.verb]
         return handler(args) or 0
     except (UsageError, RegistryError) as exc:
         print(f"build.py {args.verb}: error: {exc}", file=sys.stderr)

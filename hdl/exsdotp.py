@@ -22,7 +22,7 @@ from .common.pipeline import Pipeline
 from .fused_dot import CUT_POINTS, MAX_FRAME_BITS, frame_bits, fused_dot
 
 
-__all__ = ["ExsdotpOp", "Exsdotp", "check_formats"]
+__all__ = ["ExsdotpOp", "Exsdotp", "ExsdotpSimd", "check_formats"]
 
 
 class ExsdotpOp(enum.Enum, shape=2):
@@ -85,3 +85,74 @@ class Exsdotp(wiring.Component):
             negate_c=C(0, 1))
         pipe.output(self.result.eq(result), self.flags.eq(flags))
         return m
+
+
+class ExsdotpSimd(wiring.Component):
+    """The register-level ExSdotp unit of a RISC-V core with FLEN = ``flen``.
+
+    ``rs1``, ``rs2`` pack ``2 * lanes`` source elements, ``rd`` and ``result``
+    pack ``lanes = flen // dst.width`` destination elements, element 0 in the
+    least significant bits.  Lane i computes, as MiniFloat-NN's ``vfdotpex``
+    (SDOTP), ``vfndotpex`` (SDOTPN) and ``vfsumex`` (EXVSUM, EXVSUMN) do::
+
+        result[i] = op(a0 = rs1[2i], b0 = rs2[2i], a1 = rs1[2i+1], b1 = rs2[2i+1], c = rd[i])
+
+    ``flags`` is the OR of the lanes' fflags.  Each lane is one ``Exsdotp``; the
+    lanes run in lockstep behind one handshake.  Latency ``depth + 1`` cycles.
+    """
+
+    def __init__(self, *, src, dst, flen=64, depth=1):
+        check_formats(src, dst)
+        if flen not in (32, 64):
+            raise ValueError(f"ExsdotpSimd: flen must be 32 or 64, got {flen!r}")
+        if flen < dst.width:
+            raise ValueError(f"ExsdotpSimd: flen={flen} holds no {dst!r} lane")
+        check_int("ExsdotpSimd", "depth", depth, 0, len(CUT_POINTS))
+        self.src, self.dst, self.flen, self.depth = src, dst, flen, depth
+        self.lanes = flen // dst.width
+        super().__init__({
+            "in_valid":  In(1),
+            "in_ready":  Out(1),
+            "op":        In(ExsdotpOp),
+            "rs1":       In(flen),
+            "rs2":       In(flen),
+            "rd":        In(flen),
+            "rm":        In(3),
+            "out_valid": Out(1),
+            "out_ready": In(1),
+            "result":    Out(flen),
+            "flags":     Out(5),
+        })
+
+    @property
+    def latency(self):
+        return self.depth + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        sw, dw = self.src.width, self.dst.width
+        lanes = [Exsdotp(src=self.src, dst=self.dst, depth=self.depth) for _ in range(self.lanes)]
+        for i, lane in enumerate(lanes):
+            m.submodules[f"lane{i}"] = lane
+            m.d.comb += [
+                lane.in_valid.eq(self.in_valid), lane.out_ready.eq(self.out_ready),
+                lane.op.eq(self.op), lane.rm.eq(self.rm),
+                lane.a0.eq(self.rs1[2 * i * sw:(2 * i + 1) * sw]), lane.a1.eq(self.rs1[(2 * i + 1) * sw:(2 * i + 2) * sw]),
+                lane.b0.eq(self.rs2[2 * i * sw:(2 * i + 1) * sw]), lane.b1.eq(self.rs2[(2 * i + 1) * sw:(2 * i + 2) * sw]),
+                lane.c.eq(self.rd[i * dw:(i + 1) * dw]),
+            ]
+        # The lanes are identical and see the same handshake, so their handshake outputs agree.
+        m.d.comb += [
+            self.in_ready.eq(Cat(*(lane.in_ready for lane in lanes)).all()),
+            self.out_valid.eq(Cat(*(lane.out_valid for lane in lanes)).all()),
+            self.result.eq(Cat(*(lane.result for lane in lanes))),
+            self.flags.eq(_or_all([lane.flags for lane in lanes])),
+        ]
+        return m
+
+
+def _or_all(values):
+    out = values[0]
+    for v in values[1:]:
+        out = out | v
+    return out

@@ -57,6 +57,11 @@ def frame_bits(src, terms):
     return span + 2 * src.precision + (terms - 1).bit_length()
 
 
+def _negate_if(negate, value):
+    """``-value`` when ``negate`` else ``value``, as ``(value ^ negate...) + negate`` (one adder, no mux)."""
+    return (Cat(value, C(0, 1)) ^ negate.replicate(len(value) + 1)).as_signed() + negate
+
+
 def exact_frame_bits(src, dst, terms):
     """Width of one frame holding ``terms`` products of ``src`` values and a ``dst`` addend exactly."""
     lo = min(2 * (src.emin - src.man_bits), dst.emin - dst.man_bits)
@@ -142,7 +147,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
         c_term = Signal(top, name="c_placed")
         m.d.comb += c_term.eq(s["c_significand"] << offset)
         total = Signal(signed(top + 1), name="total")
-        m.d.comb += total.eq((s_value << (p_lo - lo)) + Mux(s["c_sign"], -c_term, c_term))
+        m.d.comb += total.eq((s_value << (p_lo - lo)) + _negate_if(s["c_sign"], c_term))
         window_exponent = C(lo, xshape)
         window_lo = window_hi = lo
         s_zero = C(0, 1)
@@ -165,8 +170,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
         c_term = Cat(align.sticky, align.result)
         s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
         total = Signal(signed(top + 3), name="total")
-        m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1))
-                             + Mux(s["c_sign"], -c_term, c_term))
+        m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + _negate_if(s["c_sign"], c_term))
         window_lo = s_lo - guard - 1
         window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
         window_exponent = Signal(xshape, name="window_exponent")
@@ -179,7 +183,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
     total, rm, tags = s["total"], s["rm"], s["tags"]
     window_exponent, s_zero = s.get("window_exponent", window_exponent), s.get("s_zero", s_zero)
     magnitude = Signal(width, name="magnitude")
-    m.d.comb += magnitude.eq(Mux(total < 0, -total, total))
+    m.d.comb += magnitude.eq((total ^ total[-1].replicate(len(total))) + total[-1])
     m.submodules.normalize = norm = FloatNormalize(dst, width, window_lo, window_hi)
     m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(window_exponent)]
 
@@ -187,7 +191,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
                  total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags)
     rm, tags = s["rm"], s["tags"]
     nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
-    m.submodules.round = rnd = FloatRound(dst, width)
+    m.submodules.round = rnd = FloatRound(dst, dst.precision + 3)
     m.d.comb += [
         rnd.sign.eq(s["sign"]),
         rnd.mantissa.eq(s["mantissa"]),

@@ -317,3 +317,90 @@ register(Unit(
     report_summary=_exsdotp_report_summary,
     sim_copies=4,
 ))
+
+
+# -- exsdotp_simd ----------------------------------------------------------------
+
+def _simd_lanes(params):
+    return params["flen"] // FORMATS[params["dst"]].width
+
+
+def _split(words, count, width):
+    return [(words >> U64(i * width)) & U64((1 << width) - 1) for i in range(count)]
+
+
+def _exsdotp_simd_golden(params, inputs):
+    src, dst = _exsdotp_formats(params)
+    lanes = _simd_lanes(params)
+    rs1, rs2 = _split(inputs["rs1"], 2 * lanes, src.width), _split(inputs["rs2"], 2 * lanes, src.width)
+    rd = _split(inputs["rd"], lanes, dst.width)
+    result, flags = np.zeros(len(inputs["op"]), U64), np.zeros(len(inputs["op"]), U64)
+    for i in range(lanes):
+        out = _exsdotp_golden(params, {"op": inputs["op"], "rm": inputs["rm"], "a0": rs1[2 * i], "a1": rs1[2 * i + 1],
+                                       "b0": rs2[2 * i], "b1": rs2[2 * i + 1], "c": rd[i]})
+        result |= out["result"] << U64(i * dst.width)
+        flags |= out["flags"]
+    return {"result": result, "flags": flags}
+
+
+def _exsdotp_simd_vectors(params, n, rng):
+    """Lane 0 gets the exsdotp stream (directed rows first); every other lane an independent one;
+    op and rm are per instruction, lane 0's."""
+    src, dst = _exsdotp_formats(params)
+    lanes = _simd_lanes(params)
+    streams = [_exsdotp_vectors(params, n, rng) for _ in range(lanes)]
+    rs1, rs2, rd = (np.zeros(n, U64) for _ in range(3))
+    for i, v in enumerate(streams):
+        rs1 |= (v["a0"] << U64(2 * i * src.width)) | (v["a1"] << U64((2 * i + 1) * src.width))
+        rs2 |= (v["b0"] << U64(2 * i * src.width)) | (v["b1"] << U64((2 * i + 1) * src.width))
+        rd |= v["c"] << U64(i * dst.width)
+    return {"op": streams[0]["op"], "rs1": rs1, "rs2": rs2, "rd": rd, "rm": streams[0]["rm"]}
+
+
+def _exsdotp_simd_describe(params, inputs, i, expected, actual):
+    src, dst = _exsdotp_formats(params)
+    lanes = _simd_lanes(params)
+    lines = [f"  op={exsdotp.ExsdotpOp(int(inputs['op'][i])).name}  rm={int(inputs['rm'][i])}"]
+    for lane in range(lanes):
+        a0, a1 = (int(inputs["rs1"][i]) >> ((2 * lane + j) * src.width) & ((1 << src.width) - 1) for j in (0, 1))
+        b0, b1 = (int(inputs["rs2"][i]) >> ((2 * lane + j) * src.width) & ((1 << src.width) - 1) for j in (0, 1))
+        c = int(inputs["rd"][i]) >> (lane * dst.width) & ((1 << dst.width) - 1)
+        exp_l, act_l = ((int(o["result"]) >> (lane * dst.width)) & ((1 << dst.width) - 1) for o in (expected, actual))
+        lines.append(f"  lane {lane}: a0={_describe_value(a0, src)} b0={_describe_value(b0, src)} "
+                     f"a1={_describe_value(a1, src)} b1={_describe_value(b1, src)} c={_describe_value(c, dst)}")
+        lines.append(f"          expected {_describe_value(exp_l, dst)}  actual {_describe_value(act_l, dst)}")
+    lines.append(f"  flags expected {_flag_text(int(expected['flags']))} actual {_flag_text(int(actual['flags']))}")
+    return "\n".join(lines)
+
+
+def _exsdotp_simd_validate(params):
+    exsdotp.check_formats(*_exsdotp_formats(params))
+    if params["flen"] not in (32, 64) or params["flen"] < FORMATS[params["dst"]].width:
+        raise ValueError(f"flen must be 32 or 64 and hold at least one {params['dst']} lane, got {params['flen']}")
+
+
+register(Unit(
+    name="exsdotp_simd",
+    description="register-level ExSdotp of a RISC-V core: FLEN-bit rs1/rs2/rd, one exsdotp per destination lane",
+    params=(
+        Param("src", "format of the rs1/rs2 elements", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16")),
+        Param("dst", "format of the rd/result elements (twice the source width)", "fp16", kind=str,
+              choices=DST_NAMES),
+        Param("flen", "register width FLEN (32 or 64)", 64, min=32, max=64),
+        Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
+              1, min=0, max=len(CUT_POINTS)),
+    ),
+    component=lambda src, dst, flen, depth: exsdotp.ExsdotpSimd(src=FORMATS[src], dst=FORMATS[dst], flen=flen,
+                                                                depth=depth),
+    golden=_exsdotp_simd_golden,
+    vectors=_exsdotp_simd_vectors,
+    describe=_exsdotp_simd_describe,
+    validate=_exsdotp_simd_validate,
+    notes=(
+        "Lane i: a0 = rs1[2i], b0 = rs2[2i], a1 = rs1[2i+1], b1 = rs2[2i+1], c = rd[i]; element 0 in the LSBs.",
+        "op: 0 SDOTP (vfdotpex), 1 SDOTPN (vfndotpex), 2 EXVSUM (vfsumex), 3 EXVSUMN, as exsdotp.",
+        RM_NOTE, "flags: the OR of the lanes' RISC-V fflags (NV=16, OF=4, UF=2, NX=1).",
+    ),
+    report_sets=({"src": "e5m2", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},),
+    sim_copies=2,
+))

@@ -75,8 +75,14 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("verilog", "vsq_mac", "-p", "width=1"), ("'width'", "2..8")),
     (("verilog", "vsq_mac", "-p", "lanes=4", "-p", "acc_width=10"), ("'acc_width'",)),
     (("accuracy", "nope"), ("unknown study 'nope'", "vsq")),
+    (("verilog", "exsdotp", "-p", "src=fp16", "-p", "dst=bf16"), ("twice the source width",)),
+    (("verilog", "exsdotp", "-p", "src=fp64"), ("'src' must be one of", "e5m2")),
+    (("verilog", "fma", "-p", "fmt=fp16", "-p", "src=fp32"), ("wider than the destination",)),
+    (("depth", "nope", "--target", "ecp5-85f"), ("unknown unit 'nope'",)),
+    (("depth", "fma", "-p", "depth=1", "--target", "ecp5-85f"), ("depth is what this verb sweeps",)),
+    (("depth", "fma", "--target", "virtex7"), ("unknown target 'virtex7'",)),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
-     ("verilog", "sim", "synth", "accuracy") else None)
+     ("verilog", "sim", "synth", "accuracy", "depth") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):
     assert_one_line_error(cli(*args), *fragments)
 
@@ -94,7 +100,7 @@ def test_report_refuses_to_overwrite_a_users_report(tmp_path):
     assert (tmp_path / "report.md").read_text() == "my notes\n"
 
 
-@pytest.mark.parametrize("args", [(), ("frobnicate",), ("verilog",), ("synth", "int_dot")])
+@pytest.mark.parametrize("args", [(), ("frobnicate",), ("verilog",), ("synth", "int_dot"), ("depth", "fma")])
 def test_usage_mistakes_print_usage(args):
     proc = cli(*args)
     assert proc.returncode == 2

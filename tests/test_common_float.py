@@ -19,7 +19,7 @@ WIDTH = 8                                       # magnitudes 0..255 worth magnit
 def _round_all(fmt, exponents):
     m = Module()
     m.submodules.norm = norm = FloatNormalize(fmt, WIDTH, min(exponents), max(exponents))
-    m.submodules.rnd = rnd = FloatRound(fmt, WIDTH)
+    m.submodules.rnd = rnd = FloatRound(fmt, fmt.precision + 3)
     m.d.comb += [rnd.mantissa.eq(norm.mantissa), rnd.exponent_top.eq(norm.exponent_top)]
     got = {}
 

@@ -81,6 +81,23 @@ def test_normalize_limited_exhaustive(width):
     sim.run()
 
 
+@pytest.mark.parametrize("width,keep", [(5, 1), (6, 3), (7, 5)])
+def test_normalize_keeps_only_the_top_bits_when_asked(width, keep):
+    dut = Normalize(width, limited=True, keep=keep)
+    sim = Simulator(dut)
+
+    async def bench(ctx):
+        for value in range(1 << width):
+            ctx.set(dut.value, value)
+            for limit in range(width + 1):
+                ctx.set(dut.limit, limit)
+                result, shift, zero = ref_normalize(value, width, limit)
+                assert (ctx.get(dut.result), ctx.get(dut.shift)) == (result >> (width - keep), shift), (value, limit)
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_normalize_ports():
     assert not hasattr(Normalize(5), "limit")
     dut = Normalize(5, limited=True)

@@ -31,6 +31,8 @@ def run(name, overrides, seed, **kw):
     ("fma", {"fmt": "bf16"}),
     ("fma", {"fmt": "fp16", "src": "e5m2"}),
     ("fma", {"fmt": "fp32", "src": "fp16"}),
+    ("exsdotp_simd", {"src": "e5m2", "dst": "fp16"}),
+    ("exsdotp_simd", {"src": "fp16", "dst": "fp32"}),
 ], ids=str)
 def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, seed):
     result = run(name, overrides, seed, vectors=100_000)
@@ -45,6 +47,7 @@ def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, 
     ("fma", {"fmt": "fp16", "depth": 0}),
     ("fma", {"fmt": "bf16", "src": "e4m3", "depth": 3}),
     ("fma", {"fmt": "fp32", "depth": 4}),
+    ("exsdotp_simd", {"src": "e4m3", "dst": "bf16", "flen": 32, "depth": 0}),
 ], ids=str)
 def test_every_pipeline_depth_under_gaps_and_back_pressure(name, overrides, seed):
     run(name, overrides, seed, vectors=20_000, p_gap=0.3, p_stall=0.3)
@@ -84,6 +87,8 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
     ("fma", {"fmt": "fp16", "src": "fp32"}, "wider than the destination"),
     ("fma", {"fmt": "e5m2"}, "must be one of fp32, fp16, bf16"),
     ("fma", {"depth": 5}, "integer in 0..4"),
+    ("exsdotp_simd", {"flen": 48}, "flen must be 32 or 64"),
+    ("exsdotp_simd", {"src": "e5m2", "dst": "fp32"}, "twice the source width"),
 ], ids=str)
 def test_bad_parameters_name_themselves(name, overrides, message):
     with pytest.raises(RegistryError, match=message):
@@ -94,3 +99,19 @@ def test_bf16_sources_are_refused_by_the_exsdotp_component_with_a_reason():
     from hdl.exsdotp import Exsdotp
     with pytest.raises(ValueError, match="exponent range too wide"):
         Exsdotp(src=fp.BF16, dst=fp.FP32)
+
+
+def test_simd_lanes_take_their_operands_from_the_register_elements_the_isa_names(seed):
+    """Lane 1 of fp16 -> fp32: rs1 elements 2, 3 times rs2 elements 2, 3 plus rd element 1; lane 0 gets zeros."""
+    one, two, three = 0x3C00, 0x4000, 0x4200                     # fp16 1.0, 2.0, 3.0
+    rs1 = (two << 32) | (three << 48)
+    rs2 = (three << 32) | (one << 48)
+    rd = 0x3F800000 << 32                                        # fp32 1.0 in lane 1
+    inputs = {"op": np.zeros(1, U64), "rs1": np.array([rs1], U64), "rs2": np.array([rs2], U64),
+              "rd": np.array([rd], U64), "rm": np.zeros(1, U64)}
+    unit = get_unit("exsdotp_simd")
+    params = unit.resolve({"src": "fp16", "dst": "fp32"})
+    expected = unit.golden(params, inputs)
+    assert int(expected["result"][0]) == 0x41200000 << 32       # 2*3 + 3*1 + 1 = 10.0 in lane 1, +0 in lane 0
+    assert int(expected["flags"][0]) == 0
+    assert run("exsdotp_simd", {"src": "fp16", "dst": "fp32"}, seed, inputs=inputs, copies=1).checked == 1

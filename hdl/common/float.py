@@ -74,16 +74,18 @@ def unpack(m, pattern, fmt, name):
 
 
 class FloatNormalize(wiring.Component):
-    """Brings a magnitude to the form ``FloatRound`` takes, stopping at the subnormal range of ``fmt``.
+    """Brings a magnitude to the compact form ``FloatRound`` takes, stopping at the subnormal range of ``fmt``.
 
     Input: ``magnitude`` In(width) worth ``magnitude * 2**exponent`` (``exponent``
-    is the weight of bit 0, in ``exponent_lo..exponent_hi``).  Output: ``mantissa``
-    Out(width), ``exponent_top`` (weight of its bit ``width - 1``): the magnitude
-    shifted left until its MSB is at the top or ``exponent_top == fmt.emin``;
-    when the magnitude lies wholly below ``2**emin`` (possible only if
-    ``exponent_lo`` says so) it is shifted right instead, the bits shifted out
-    ORed into bit 0.  Bit 0 must lie below the rounding position:
-    ``width >= fmt.precision + 3``.  Combinational.
+    is the weight of bit 0, in ``exponent_lo..exponent_hi``).  The magnitude is
+    shifted left until its MSB is at the top or the top weighs ``2**emin``; when
+    it lies wholly below ``2**emin`` (possible only if ``exponent_lo`` says so) it
+    is shifted right instead, the bits shifted out kept as sticky.  Outputs:
+    ``mantissa`` Out(P + 3): the top ``P + 2`` bits of the shifted magnitude above
+    one sticky bit, the OR of all bits below them (computed from the unshifted
+    magnitude with a thermometer mask, so only the top bits are shifted);
+    ``exponent_top``, the weight of the mantissa's MSB.  ``width >= P + 3``.
+    Combinational.
     """
 
     def __init__(self, fmt, width, exponent_lo, exponent_hi):
@@ -94,13 +96,14 @@ class FloatNormalize(wiring.Component):
         super().__init__({
             "magnitude":    In(width),
             "exponent":     In(shape),
-            "mantissa":     Out(width),
+            "mantissa":     Out(fmt.precision + 3),
             "exponent_top": Out(shape),
         })
 
     def elaborate(self, platform):
         m = Module()
         fmt, w = self.fmt, self.width
+        keep = fmt.precision + 2
         shape = exponent_shape(fmt)
         limit = Signal(shape)
         m.d.comb += limit.eq(self.exponent + (w - 1) - fmt.emin)
@@ -114,11 +117,17 @@ class FloatNormalize(wiring.Component):
             ]
             value = Signal(w, name="denormalized")
             m.d.comb += value.eq(right.result | right.sticky)
-        m.submodules.normalize = norm = Normalize(w, limited=True)
+        m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep)
         m.d.comb += [
             norm.value.eq(value),
             norm.limit.eq(Mux(limit < 0, 0, Mux(limit > w, w, limit))),
-            self.mantissa.eq(norm.result),
+        ]
+        # Bits below the kept ones after a shift by s are those below w - keep - s before it.
+        below = Signal(range(w + 1), name="sticky_bits")
+        m.d.comb += below.eq(Mux(norm.shift > w - keep, 0, (w - keep) - norm.shift))
+        mask = Cat(*(below > i for i in range(w - keep)))
+        m.d.comb += [
+            self.mantissa.eq(Cat((value[:w - keep] & mask).any(), norm.result)),
             self.exponent_top.eq(Mux(limit < 0, fmt.emin, self.exponent + (w - 1) - norm.shift)),
         ]
         return m

@@ -76,18 +76,22 @@ class Normalize(wiring.Component):
 
     With ``limited=True`` there is an extra input ``limit`` In(range(width + 1))
     and ``shift = min(leading_zeros, limit)``; the MSB of ``result`` is then 1
-    only when the limit was not reached.  Combinational.
+    only when the limit was not reached.  With ``keep=K`` only the top K bits of
+    the shifted value are produced (``result`` Out(K)).  Combinational.
     """
 
-    def __init__(self, width, *, limited=False):
+    def __init__(self, width, *, limited=False, keep=None):
         check_int("Normalize", "width", width, 1)
         if not isinstance(limited, bool):
             raise ValueError(f"Normalize: limited must be a bool (True or False), got {limited!r}")
+        keep = width if keep is None else keep
+        check_int("Normalize", "keep", keep, 1, width)
         self.width = width
         self.limited = limited
+        self.keep = keep
         ports = {
             "value":  In(width),
-            "result": Out(width),
+            "result": Out(keep),
             "shift":  Out(range(width + 1)),
             "zero":   Out(1),
         }
@@ -106,5 +110,6 @@ class Normalize(wiring.Component):
             m.d.comb += self.shift.eq(Mux(lzc.count > self.limit, self.limit, lzc.count))
         else:
             m.d.comb += self.shift.eq(lzc.count)
-        m.d.comb += self.result.eq(self.value << self.shift)
+        shifted = self.value << self.shift
+        m.d.comb += self.result.eq(shifted[self.width - self.keep:self.width])
         return m
