@@ -199,7 +199,8 @@ def cmd_depth(args):
     rows = []
     for depth in range(lo, hi + 1):
         print(f"[depth {depth}/{hi}] ... ", end="", flush=True)
-        row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, out / "synth", log=lambda *a, **k: None)
+        row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, _out_dir("build/synth"),
+                         log=lambda *a, **k: None)
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['fmax_mhz']:.1f} MHz" if row.get("fits", True)
               else f"does not fit ({row.get('error')})", flush=True)
         rows.append(row)
