@@ -14,11 +14,10 @@ with K = 2 (EXVSUM multiplies by 1.0).  Latency ``depth + 1`` cycles.
 """
 
 from amaranth import *
-from amaranth.lib import enum, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import enum
 
 from .common.params import check_int
-from .common.pipeline import Pipeline
+from .common.pipeline import PipelinedUnit
 from .fused_dot import CUT_POINTS, MAX_FRAME_BITS, frame_bits, fused_dot
 
 
@@ -43,37 +42,31 @@ def check_formats(src, dst):
                          f"frame ({frame_bits(src, 2)} > {MAX_FRAME_BITS} bits); use fp8 or fp16 sources")
 
 
-class Exsdotp(wiring.Component):
+class Exsdotp(PipelinedUnit):
     """Expanding two-term dot product plus addend; ``src``/``dst`` are ``golden.fp.FloatFormat``, ``depth`` 0..4."""
 
     def __init__(self, *, src, dst, depth=1):
         check_formats(src, dst)
         check_int("Exsdotp", "depth", depth, 0, len(CUT_POINTS))
         self.src, self.dst, self.depth = src, dst, depth
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(ExsdotpOp),
-            "a0":        In(src.width),
-            "b0":        In(src.width),
-            "a1":        In(src.width),
-            "b1":        In(src.width),
-            "c":         In(dst.width),
-            "rm":        In(3),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(dst.width),
-            "flags":     Out(5),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": ExsdotpOp,
+                "a0": src.width,
+                "b0": src.width,
+                "a1": src.width,
+                "b1": src.width,
+                "c": dst.width,
+                "rm": 3,
+            },
+            outputs={
+                "result": dst.width,
+                "flags": 5,
+            })
 
     def elaborate(self, platform):
         m = Module()
-        pipe = Pipeline(m, cuts=CUT_POINTS, depth=self.depth, in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, CUT_POINTS)
         s = pipe.cut("operands", op=self.op, a0=self.a0, b0=self.b0, a1=self.a1, b1=self.b1, c=self.c, rm=self.rm)
         op = s["op"]
         vsum = (op == ExsdotpOp.EXVSUM) | (op == ExsdotpOp.EXVSUMN)
@@ -87,7 +80,7 @@ class Exsdotp(wiring.Component):
         return m
 
 
-class ExsdotpSimd(wiring.Component):
+class ExsdotpSimd(PipelinedUnit):
     """The register-level ExSdotp unit of a RISC-V core with FLEN = ``flen``.
 
     ``rs1``, ``rs2`` pack ``2 * lanes`` source elements, ``rd`` and ``result``
@@ -110,23 +103,18 @@ class ExsdotpSimd(wiring.Component):
         check_int("ExsdotpSimd", "depth", depth, 0, len(CUT_POINTS))
         self.src, self.dst, self.flen, self.depth = src, dst, flen, depth
         self.lanes = flen // dst.width
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(ExsdotpOp),
-            "rs1":       In(flen),
-            "rs2":       In(flen),
-            "rd":        In(flen),
-            "rm":        In(3),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(flen),
-            "flags":     Out(5),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": ExsdotpOp,
+                "rs1": flen,
+                "rs2": flen,
+                "rd": flen,
+                "rm": 3,
+            },
+            outputs={
+                "result": flen,
+                "flags": 5,
+            })
 
     def elaborate(self, platform):
         m = Module()

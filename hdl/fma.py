@@ -15,11 +15,10 @@ Latency ``depth + 1`` cycles.
 """
 
 from amaranth import *
-from amaranth.lib import enum, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import enum
 
 from .common.params import check_int
-from .common.pipeline import Pipeline
+from .common.pipeline import PipelinedUnit
 from .fused_dot import CUT_POINTS, fused_dot
 
 
@@ -33,7 +32,7 @@ class FmaOp(enum.Enum, shape=2):
     FNMADD = 3
 
 
-class Fma(wiring.Component):
+class Fma(PipelinedUnit):
     """Fused multiply-add into ``fmt`` (a ``golden.fp.FloatFormat`` with the ieee flavour) from
     ``src`` (default ``fmt``, at most as wide), ``depth`` 0..4."""
 
@@ -45,28 +44,22 @@ class Fma(wiring.Component):
             raise ValueError(f"Fma: the source {src!r} must not be wider than the destination {fmt!r}")
         check_int("Fma", "depth", depth, 0, len(CUT_POINTS))
         self.fmt, self.src, self.depth = fmt, src, depth
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(FmaOp),
-            "a":         In(src.width),
-            "b":         In(src.width),
-            "c":         In(fmt.width),
-            "rm":        In(3),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(fmt.width),
-            "flags":     Out(5),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": FmaOp,
+                "a": src.width,
+                "b": src.width,
+                "c": fmt.width,
+                "rm": 3,
+            },
+            outputs={
+                "result": fmt.width,
+                "flags": 5,
+            })
 
     def elaborate(self, platform):
         m = Module()
-        pipe = Pipeline(m, cuts=CUT_POINTS, depth=self.depth, in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, CUT_POINTS)
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b, c=self.c, rm=self.rm)
         op = s["op"]
         result, flags = fused_dot(

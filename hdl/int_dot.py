@@ -17,15 +17,13 @@ filled in this order as ``depth`` grows: ``products`` (after the multipliers),
 """
 
 from amaranth import *
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from golden.integer import accumulator_width
 from .common.accumulator import MacOp, accumulate
 from .common.adder_tree import adder_tree, adder_tree_levels
 from .common.lanes import lane_products
 from .common.params import check_bool, check_int
-from .common.pipeline import Pipeline
+from .common.pipeline import PipelinedUnit
 
 
 __all__ = ["IntDot", "default_acc_width", "cut_points"]
@@ -49,7 +47,7 @@ def cut_points(lanes):
     return cuts
 
 
-class IntDot(wiring.Component):
+class IntDot(PipelinedUnit):
     """V-lane integer multiply-accumulate; see the module docstring for the operations.
 
     Parameters: ``lanes`` (V, 1..64), ``width`` (2..16), ``a_signed``, ``b_signed``,
@@ -71,27 +69,20 @@ class IntDot(wiring.Component):
         self.a_signed, self.b_signed = a_signed, b_signed
         self.acc_width, self.depth = acc_width, depth
         acc_shape = signed(acc_width) if (a_signed or b_signed) else unsigned(acc_width)
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(MacOp),
-            "a":         In(lanes * width),
-            "b":         In(lanes * width),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(acc_shape),
-            "overflow":  Out(1),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": MacOp,
+                "a": lanes * width,
+                "b": lanes * width,
+            },
+            outputs={
+                "result": acc_shape,
+                "overflow": 1,
+            })
 
     def elaborate(self, platform):
         m = Module()
-        pipe = Pipeline(m, cuts=cut_points(self.lanes), depth=self.depth,
-                        in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, cut_points(self.lanes))
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
         op = s["op"]

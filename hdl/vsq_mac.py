@@ -18,15 +18,13 @@ multiply), ``sum`` (after the tree), ``tree`` (half-way up, V >= 4),
 """
 
 from amaranth import *
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from golden.integer import product_range
 from .common.accumulator import MacOp, accumulate
 from .common.adder_tree import adder_tree, adder_tree_levels
 from .common.lanes import lane_products
 from .common.params import check_bool, check_int
-from .common.pipeline import Pipeline
+from .common.pipeline import PipelinedUnit
 
 
 __all__ = ["VsqMac", "cut_points", "accumulator_width", "MAX_ACC_WIDTH"]
@@ -52,7 +50,7 @@ def accumulator_width(lanes, width, scale_width, a_signed, b_signed, vectors):
     return hi.bit_length()
 
 
-class VsqMac(wiring.Component):
+class VsqMac(PipelinedUnit):
     """VS-Quant MAC; see the module docstring.
 
     Parameters: ``lanes`` V (1..64), ``width`` N (2..8), ``scale_width`` M
@@ -80,29 +78,22 @@ class VsqMac(wiring.Component):
         self.a_signed, self.b_signed = a_signed, b_signed
         self.reduction, self.acc_width, self.depth = reduction, acc_width, depth
         acc_shape = signed(acc_width) if (a_signed or b_signed) else unsigned(acc_width)
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(MacOp),
-            "a":         In(lanes * width),
-            "b":         In(lanes * width),
-            "sa":        In(scale_width),
-            "sb":        In(scale_width),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(acc_shape),
-            "overflow":  Out(1),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": MacOp,
+                "a": lanes * width,
+                "b": lanes * width,
+                "sa": scale_width,
+                "sb": scale_width,
+            },
+            outputs={
+                "result": acc_shape,
+                "overflow": 1,
+            })
 
     def elaborate(self, platform):
         m = Module()
-        pipe = Pipeline(m, cuts=cut_points(self.lanes), depth=self.depth,
-                        in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, cut_points(self.lanes))
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b, sa=self.sa, sb=self.sb)
         products = lane_products(s["a"], s["b"], self.lanes, self.width, self.a_signed, self.b_signed)

@@ -12,9 +12,11 @@ squeezed out, which keeps the pipeline free of per-stage ready logic.
 """
 
 from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "PipelinedUnit"]
 
 
 class Pipeline:
@@ -100,3 +102,32 @@ class Pipeline:
             self._m.d.sync += self._out_valid.eq(self.valid)
             with self._m.If(self.valid):
                 self._m.d.sync += statements
+
+
+class PipelinedUnit(wiring.Component):
+    """Base of the streaming units: the interface convention around named ports.
+
+    The signature is ``in_valid``, ``in_ready``, the ``inputs``, ``out_valid``,
+    ``out_ready``, the ``outputs`` (name -> shape, in that order).  The subclass
+    sets ``self.depth`` before calling ``__init__``; ``latency`` is ``depth + 1``
+    (the cut registers plus the output register) and ``pipeline(m, cuts)`` builds
+    the unit's ``Pipeline``.
+    """
+
+    def __init__(self, *, inputs, outputs):
+        super().__init__({
+            "in_valid":  In(1),
+            "in_ready":  Out(1),
+            **{name: In(shape) for name, shape in inputs.items()},
+            "out_valid": Out(1),
+            "out_ready": In(1),
+            **{name: Out(shape) for name, shape in outputs.items()},
+        })
+
+    @property
+    def latency(self):
+        return self.depth + 1
+
+    def pipeline(self, m, cuts):
+        return Pipeline(m, cuts=cuts, depth=self.depth, in_valid=self.in_valid, in_ready=self.in_ready,
+                        out_valid=self.out_valid, out_ready=self.out_ready)

@@ -24,25 +24,35 @@ __all__ = ["ShiftRightSticky", "Normalize"]
 
 
 class ShiftRightSticky(wiring.Component):
-    """Logical right shift that reports whether any one was shifted out.
+    """Right shift that reports whether any one was shifted out.
 
     Ports: ``value`` In(width); ``amount`` In(amount_width), unsigned and
     allowed to exceed ``width``; ``result`` Out(width) = ``value >> amount``;
     ``sticky`` Out(1) = OR of the ``amount`` low bits of ``value`` (of all of
-    them when ``amount >= width``).  Combinational.
+    them when ``amount >= width``).  With ``fill=True`` there is an extra input
+    ``fill`` In(1) whose copies are shifted in instead of zeros (a posit
+    encoder lays out a regime of ones or zeros this way); every amount of
+    ``width`` or more then gives all fill bits.  Combinational.
     """
 
-    def __init__(self, width, amount_width):
+    def __init__(self, width, amount_width, *, fill=False):
         check_int("ShiftRightSticky", "width", width, 1)
         check_int("ShiftRightSticky", "amount_width", amount_width, 1)
+        if not isinstance(fill, bool):
+            raise ValueError(f"ShiftRightSticky: fill must be a bool (True or False), got {fill!r}")
         self.width = width
         self.amount_width = amount_width
-        super().__init__({
+        self.has_fill = fill
+        ports = {
             "value":  In(width),
             "amount": In(amount_width),
             "result": Out(width),
             "sticky": Out(1),
-        })
+        }
+        if fill:
+            ports = {"value": ports["value"], "amount": ports["amount"], "fill": In(1),
+                     "result": ports["result"], "sticky": ports["sticky"]}
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -53,14 +63,21 @@ class ShiftRightSticky(wiring.Component):
             step = 1 << i
             shifted = Signal(self.width, name=f"shifted_{i}")
             dropped = Signal(name=f"sticky_{i}")
+            moved = Cat(data[step:], self.fill.replicate(step)) if self.has_fill else data >> step
             m.d.comb += [
-                shifted.eq(Mux(self.amount[i], data >> step, data)),
+                shifted.eq(Mux(self.amount[i], moved, data)),
                 dropped.eq(sticky | (self.amount[i] & data[:step].any())),
             ]
             data, sticky = shifted, dropped
-        overflow = self.amount[stages:].any()
+        if self.has_fill:
+            # Fill bits would reach the dropped positions beyond ``width``: take those amounts whole.
+            overflow = self.amount >= self.width
+            everything = self.fill.replicate(self.width)
+        else:
+            overflow = self.amount[stages:].any()
+            everything = 0
         m.d.comb += [
-            self.result.eq(Mux(overflow, 0, data)),
+            self.result.eq(Mux(overflow, everything, data)),
             self.sticky.eq(Mux(overflow, self.value.any(), sticky)),
         ]
         return m

@@ -15,11 +15,10 @@ cut points in fill order: ``sum`` (after the add), ``decode``, ``normalize``,
 """
 
 from amaranth import *
-from amaranth.lib import enum, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import enum
 
 from ..common.params import check_int
-from ..common.pipeline import Pipeline
+from ..common.pipeline import PipelinedUnit
 from ..common.lzc import LeadingZeroCount
 from ..common.shift import ShiftRightSticky
 from .codec import PositDecoder, PositEncoder, check_format
@@ -36,7 +35,7 @@ class PositAddOp(enum.Enum, shape=1):
     SUB = 1
 
 
-class PositAdd(wiring.Component):
+class PositAdd(PipelinedUnit):
     """posit<N, ES> adder/subtractor; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
@@ -48,27 +47,20 @@ class PositAdd(wiring.Component):
         check_int("PositAdd", "depth", depth, 0, len(CUT_POINTS))
         self.N, self.ES, self.depth = N, ES, depth
         self.fbits = fmt.fbits
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "op":        In(PositAddOp),
-            "a":         In(N),
-            "b":         In(N),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(N),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "op": PositAddOp,
+                "a": N,
+                "b": N,
+            },
+            outputs={
+                "result": N,
+            })
 
     def elaborate(self, platform):
         m = Module()
         n, es, sig_w = self.N, self.ES, self.fbits + 1
-        pipe = Pipeline(m, cuts=CUT_POINTS, depth=self.depth,
-                        in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, CUT_POINTS)
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
         m.submodules.decode_a = da = PositDecoder(n, es)

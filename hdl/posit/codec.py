@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 from golden.posit import ES_RANGE, N_RANGE, PositFormat
 from ..common.lzc import LeadingZeroCount
 from ..common.params import check_int
-from ..common.shift_fill import ShiftRightStickyFill
+from ..common.shift import ShiftRightSticky
 
 
 __all__ = ["PositDecoder", "PositEncoder", "check_format", "regime_width", "scale_width"]
@@ -189,7 +189,7 @@ class PositEncoder(wiring.Component):
         word = Cat(f, self.scale[:es], k_neg, ~k_neg)
         width = len(word)
 
-        m.submodules.layout = layout = ShiftRightStickyFill(width, len(amount))
+        m.submodules.layout = layout = ShiftRightSticky(width, len(amount), fill=True)
         m.d.comb += [layout.value.eq(word), layout.amount.eq(amount), layout.fill.eq(~k_neg)]
         string = layout.result
         kept = string[width - (n - 1):]

@@ -14,11 +14,9 @@ cut points in fill order: ``product`` (after the multiplier), ``decode``,
 """
 
 from amaranth import *
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..common.params import check_int
-from ..common.pipeline import Pipeline
+from ..common.pipeline import PipelinedUnit
 from .codec import PositDecoder, PositEncoder, check_format
 
 
@@ -28,7 +26,7 @@ __all__ = ["PositMul", "CUT_POINTS"]
 CUT_POINTS = ("product", "decode", "operands")
 
 
-class PositMul(wiring.Component):
+class PositMul(PipelinedUnit):
     """posit<N, ES> multiplier; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
@@ -40,26 +38,19 @@ class PositMul(wiring.Component):
         check_int("PositMul", "depth", depth, 0, len(CUT_POINTS))
         self.N, self.ES, self.depth = N, ES, depth
         self.fbits = fmt.fbits
-        super().__init__({
-            "in_valid":  In(1),
-            "in_ready":  Out(1),
-            "a":         In(N),
-            "b":         In(N),
-            "out_valid": Out(1),
-            "out_ready": In(1),
-            "result":    Out(N),
-        })
-
-    @property
-    def latency(self):
-        return self.depth + 1
+        super().__init__(
+            inputs={
+                "a": N,
+                "b": N,
+            },
+            outputs={
+                "result": N,
+            })
 
     def elaborate(self, platform):
         m = Module()
         n, es, sig_w = self.N, self.ES, self.fbits + 1
-        pipe = Pipeline(m, cuts=CUT_POINTS, depth=self.depth,
-                        in_valid=self.in_valid, in_ready=self.in_ready,
-                        out_valid=self.out_valid, out_ready=self.out_ready)
+        pipe = self.pipeline(m, CUT_POINTS)
 
         s = pipe.cut("operands", a=self.a, b=self.b)
         # Negating the patterns first maps to fewer LUTs here (the product is the long path).

@@ -1,10 +1,10 @@
 # amaranth: UnusedElaboratable=no
-"""Exhaustive test of hdl.common.shift_fill.ShiftRightStickyFill against an integer reference."""
+"""Exhaustive test of hdl.common.shift.ShiftRightSticky with fill=True against an integer reference."""
 
 import pytest
 from amaranth.sim import Simulator
 
-from hdl.common.shift_fill import ShiftRightStickyFill
+from hdl.common.shift import ShiftRightSticky
 
 
 def ref_shift_right_sticky_fill(value, amount, fill, width):
@@ -15,7 +15,7 @@ def ref_shift_right_sticky_fill(value, amount, fill, width):
 
 @pytest.mark.parametrize("width,amount_width", [(1, 1), (1, 3), (3, 5), (4, 2), (5, 3), (6, 4), (8, 3)])
 def test_shift_right_fills_with_the_fill_bit_and_reports_dropped_ones(width, amount_width):
-    dut = ShiftRightStickyFill(width, amount_width)
+    dut = ShiftRightSticky(width, amount_width, fill=True)
     sim = Simulator(dut)
 
     async def bench(ctx):
@@ -38,4 +38,4 @@ def test_shift_right_fills_with_the_fill_bit_and_reports_dropped_ones(width, amo
 @pytest.mark.parametrize("width,amount_width", [(0, 1), (4, 0)])
 def test_shift_right_fill_rejects_bad_widths(width, amount_width):
     with pytest.raises(ValueError, match="width"):
-        ShiftRightStickyFill(width, amount_width)
+        ShiftRightSticky(width, amount_width, fill=True)
