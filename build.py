@@ -5,7 +5,8 @@
     python build.py verilog UNIT [-p NAME=VALUE ...] [-o DIR] [--force]
     python build.py sim     UNIT [-p ...] [--vectors N] [--seed S] [--waves]
     python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [-o DIR]
-    python build.py report  [-o DIR] [--force] [--readme README.md]
+    python build.py synth   --verilog FILE [FILE ...] --top NAME [--clock PORT|none] --target T [--no-dsp] [-o DIR]
+    python build.py report  [-o DIR] [--force] [--readme README.md] [--with SYNTH.json ...]
     python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
     python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
@@ -135,18 +136,79 @@ def _check_target(target):
         raise UsageError(f"unknown target '{target}' (known targets: {', '.join(TARGETS)})")
 
 
+def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log):
+    """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
+    from fpga.synth import synth
+    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}"
+    result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock)
+    names = list(texts)
+    result.update(unit=top, params={}, latency=None, external=names, clock=clock, ports=ports,
+                  label=f"{top} (external: {', '.join(names)})")
+    if clock is None:
+        result["notes"].append("combinational core: measured between the wrapper's input and output registers")
+    return result
+
+
+def _check_synth_args(args):
+    """Exactly one of UNIT and --verilog; --top/--clock only with --verilog, -p only with UNIT."""
+    if args.unit and args.verilog:
+        raise UsageError("give either UNIT or --verilog FILE ..., not both")
+    if not args.unit and not args.verilog:
+        raise UsageError("give a UNIT (see `build.py list`) or --verilog FILE ... --top NAME")
+    if args.verilog:
+        if not args.top:
+            raise UsageError("--verilog needs --top NAME, the core's module")
+        if args.param:
+            raise UsageError("-p sets a dlarith unit's parameters; an external core is "
+                             "synthesized with its own parameter defaults")
+    elif args.top or args.clock:
+        raise UsageError(f"{'--top' if args.top else '--clock'} goes with --verilog FILE ...")
+
+
+def _synth_json_path(out, name, args):
+    """Where ``synth`` writes its JSON; refused before any tool runs if it is a user's file."""
+    path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}.synth.json"
+    if path.exists() and not args.force and not _ours(path):
+        raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
+    return path
+
+
 def cmd_synth(args):
-    from hdl.registry import get_unit
-    from fpga.synth import format_table
-    unit = get_unit(args.unit)
-    _check_target(args.target)
-    overrides = _params(args)
-    unit.resolve(overrides)
-    out = _out_dir(args.output)
-    result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print)
+    from fpga.synth import format_table, SynthError
+    _check_synth_args(args)
+    if args.verilog:
+        from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
+        _check_target(args.target)
+        out = _out_dir(args.output)
+        name = args.top
+        try:
+            texts, given = read_sources(args.verilog)
+            ports = discover_ports(texts, given, args.top, out / f"external-{args.top}" / "ports")
+            clock = choose_clock(ports, args.top, args.clock)
+            check_wrappable(args.top, ports, clock)
+        except ExternalError as exc:
+            raise UsageError(str(exc)) from None
+        path = _synth_json_path(out, name, args)
+        print(f"{args.top}: {len(ports)} ports, "
+              + (f"clock '{clock}'" if clock else "no clock (combinational core)"))
+        try:
+            result = _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
+                                     out, log=print)
+        except SynthError as exc:
+            print(f"build.py synth: error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        from hdl.registry import get_unit
+        unit = get_unit(args.unit)
+        _check_target(args.target)
+        overrides = _params(args)
+        unit.resolve(overrides)
+        out = _out_dir(args.output)
+        name = unit.name
+        path = _synth_json_path(out, name, args)
+        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print)
     print(format_table([result]))
-    path = out / f"{unit.name}-{args.target}{'' if not args.no_dsp else '-nodsp'}.synth.json"
-    _write(path, json.dumps(dict(result, generator=_generator()), indent=2) + "\n", args.force)
+    _write(path, json.dumps(dict(generator=_generator(), **result), indent=2) + "\n", args.force)
     print(f"wrote {path}")
     return 0 if result.get("fits", True) else 1
 
@@ -218,6 +280,7 @@ def cmd_report(args):
     for path in paths:
         if path.exists() and not args.force and not _ours(path):
             raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
+    extra = [_load_synth_result(Path(path)) for path in getattr(args, "with_", None) or []]
     jobs = report_jobs()
     rows = []
     t0 = time.perf_counter()
@@ -231,9 +294,9 @@ def cmd_report(args):
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['dsp_blocks']} DSP, {fmax} "
               f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - t0:.0f} s total)", flush=True)
         rows.append(row)
-    report = {"generator": _generator(), "rows": rows}
     from hdl.registry import all_units
     summaries = [u.report_summary(rows) for u in all_units().values() if u.report_summary]
+    report = {"generator": _generator(), "rows": rows + extra}
     paths[0].write_text(json.dumps(report, indent=2) + "\n")
     paths[1].write_text(render_markdown(report, summaries))
     paths[2].write_text(render_csv(report))
@@ -241,6 +304,26 @@ def cmd_report(args):
     if getattr(args, "readme", None):
         _update_readme(Path(args.readme), render_markdown(report, summaries))
         print(f"updated the area table in {args.readme}")
+
+
+_SYNTH_KEYS = ("unit", "target", "dsp", "lut4", "carry", "ff", "dsp_blocks", "bram", "fmax_mhz", "fits")
+
+
+def _load_synth_result(path):
+    """One row for the report from a JSON that ``build.py synth`` wrote (``report --with``)."""
+    if not path.is_file():
+        raise UsageError(f"--with {path}: no such file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"--with {path}: not JSON ({exc})") from None
+    if (not isinstance(data, dict) or not str(data.get("generator", "")).startswith("dlarith")
+            or any(key not in data for key in _SYNTH_KEYS)):
+        raise UsageError(f"--with {path}: not a result of `build.py synth` (a NAME-TARGET.synth.json file)")
+    row = {key: value for key, value in data.items() if key != "generator"}
+    row.setdefault("params", {})
+    row.setdefault("latency", None)
+    return row
 
 
 def _update_readme(path, table, section="area-report"):
@@ -311,7 +394,15 @@ def parser():
     p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: fresh, printed)")
     p.add_argument("--waves", action="store_true", help="trace the run to a VCD waveform (a failing run writes one anyway)")
     p.add_argument("--copies", type=int, default=None, metavar="K", help="lockstep copies in the harness (default: the unit's)")
-    p = unit_verb("synth", "yosys + nextpnr area and Fmax of one unit")
+    p = sub.add_parser("synth", help="yosys + nextpnr area and Fmax of one unit or of an external Verilog core")
+    p.add_argument("unit", metavar="UNIT", nargs="?", help="unit name (see `build.py list`); or give --verilog")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
+    p.add_argument("--verilog", nargs="+", metavar="FILE",
+                   help="synthesize an external core from these Verilog files (.sv: SystemVerilog; "
+                        ".vh/.svh: headers, copied for `include) instead of a UNIT")
+    p.add_argument("--top", metavar="NAME", help="the external core's module (with --verilog)")
+    p.add_argument("--clock", metavar="PORT",
+                   help="the external core's clock input (default: clk if it has one; 'none': combinational)")
     p.add_argument("--target", required=True, metavar="TARGET", help="ice40-up5k or ecp5-85f")
     p.add_argument("--no-dsp", action="store_true", help="map multipliers to logic, not DSP blocks")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
@@ -320,6 +411,8 @@ def parser():
     p.add_argument("-o", "--output", default="build/report", metavar="DIR", help="output directory (default: build/report)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked area-report section of FILE (README.md)")
     p.add_argument("--workdir", metavar="DIR", help="where yosys/nextpnr run and leave their logs (default: build/synth)")
+    p.add_argument("--with", dest="with_", nargs="+", action="extend", default=[], metavar="SYNTH.json",
+                   help="also add these `build.py synth` results (e.g. external cores) as rows")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("depth", help="Fmax and area of a unit at every pipeline depth (writes a table and a plot)")
     p.add_argument("unit", metavar="UNIT", help="unit name (see `build.py list`)")

@@ -14,6 +14,8 @@ COLUMNS = [
 
 
 def _config(row):
+    if row.get("external"):
+        return "external: " + ", ".join(row["external"])
     return " ".join(f"{k}={str(v).lower()}" for k, v in row.get("params", {}).items())
 
 

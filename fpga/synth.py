@@ -118,12 +118,23 @@ def _yosys_script(files, top, spec, dsp):
         flags.append(spec["dsp_flag"])
     if not dsp and spec["nodsp_flag"]:
         flags.append(spec["nodsp_flag"])
-    lines = [f"read_verilog {name}" for name in files]
+    lines = [_read_command(name) for name in files if not name.endswith(HEADER_SUFFIXES)]
     lines += [f"hierarchy -check -top {WRAPPER_NAME}",
               f"setattr -mod -set keep_hierarchy 1 {_yosys_name(top)}",
               f"{spec['synth']} {' '.join(flags)} -json synth.json",
               "tee -q -o stat.json stat -json"]
     return "\n".join(lines) + "\n"
+
+
+HEADER_SUFFIXES = (".vh", ".svh")
+
+
+def _read_command(name):
+    """The yosys command reading one source: SystemVerilog mode for ``.sv`` files only.
+
+    Headers (``.vh``, ``.svh``) are written beside the sources for `` `include`` but not read.
+    """
+    return f"read_verilog -sv {name}" if name.endswith(".sv") else f"read_verilog {name}"
 
 
 def _yosys_name(name):
@@ -221,8 +232,11 @@ def _fmax(report):
 
 
 def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_mhz=None,
-          log=print):
+          log=print, clock="clk"):
     """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
+
+    ``clock`` is the core's clock port (``None``: a combinational core, measured between
+    the wrapper's input and output registers); see :func:`fpga.wrapper.wrapper_verilog`.
 
     Writes the sources, the wrapper and the tool scripts into ``workdir`` and runs yosys
     and nextpnr there.  Raises SynthError if yosys fails or nextpnr fails for a reason other
@@ -249,7 +263,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
         (workdir / stale).unlink(missing_ok=True)
     for name, text in verilog_files.items():
         (workdir / name).write_text(text)
-    (workdir / wrapper_file).write_text(wrapper_verilog(top, ports, WRAPPER_NAME))
+    (workdir / wrapper_file).write_text(wrapper_verilog(top, ports, WRAPPER_NAME, clock=clock))
     (workdir / "synth.ys").write_text(
         _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp))
 

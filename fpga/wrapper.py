@@ -1,12 +1,15 @@
 """Serial-I/O synthesis wrapper around a generated core.
 
 The wrapper has three pins (``clk``, ``sin``, ``sout``) whatever the core's
-port list.  Every core input except ``clk`` is driven from one long input
-shift register loaded from ``sin``; every core output is captured into an
-output register every clock, and the output registers are folded into
-``sout`` by a pipelined XOR tree (one 4-input XOR, i.e. one LUT4, per stage).
-All wrapper paths are therefore one LUT deep at most, so register-to-register
-timing through the core sets Fmax, and wide cores fit on small packages.
+port list.  Every core input except the clock is driven from one long input
+shift register loaded from ``sin`` (a reset is an input like any other, and a
+core need not have one); every core output is captured into an output register
+every clock, and the output registers are folded into ``sout`` by a pipelined
+XOR tree (one 4-input XOR, i.e. one LUT4, per stage).  All wrapper paths are
+therefore one LUT deep at most, so register-to-register timing through the
+core sets Fmax, and wide cores fit on small packages.  A core without a clock
+(``clock=None``: purely combinational) sits between the input shift register
+and the output register, so Fmax is the core's input-to-output delay.
 """
 
 import re
@@ -22,14 +25,13 @@ def _ident(name):
     return name if _IDENT.match(name) else f"\\{name} "
 
 
-def _check_ports(top, ports, wrapper_name):
-    """Validate the port list; return (inputs, outputs) without ``clk``."""
+def _check_ports(top, ports, wrapper_name, clock):
+    """Validate the port list; return (inputs, outputs) without the clock."""
     if top == wrapper_name:
         raise ValueError(f"core module name {top!r} clashes with the wrapper name")
     names = [p["name"] for p in ports]
-    for required in ("clk", "rst"):
-        if required not in names:
-            raise ValueError(f"port list of {top!r} has no {required!r} port")
+    if clock is not None and clock not in names:
+        raise ValueError(f"port list of {top!r} has no {clock!r} port")
     if len(set(names)) != len(names):
         raise ValueError(f"port list of {top!r} has duplicate names")
     for p in ports:
@@ -38,11 +40,14 @@ def _check_ports(top, ports, wrapper_name):
                              "expected 'input' or 'output'")
         if int(p["width"]) < 1:
             raise ValueError(f"port {p['name']!r} has width {p['width']}, expected >= 1")
-    clk = next(p for p in ports if p["name"] == "clk")
-    if clk["direction"] != "input" or int(clk["width"]) != 1:
-        raise ValueError("port 'clk' must be a 1-bit input")
-    inputs = [p for p in ports if p["direction"] == "input" and p["name"] != "clk"]
+    if clock is not None:
+        clk = next(p for p in ports if p["name"] == clock)
+        if clk["direction"] != "input" or int(clk["width"]) != 1:
+            raise ValueError(f"port {clock!r} must be a 1-bit input")
+    inputs = [p for p in ports if p["direction"] == "input" and p["name"] != clock]
     outputs = [p for p in ports if p["direction"] == "output"]
+    if not inputs:
+        raise ValueError(f"core {top!r} has no input port besides its clock")
     return inputs, outputs
 
 
@@ -56,15 +61,17 @@ def _decl(kind, name, width):
     return f"    {kind} [{width - 1}:0] {name};"
 
 
-def wrapper_verilog(top, ports, wrapper_name="dlarith_synth_top"):
+def wrapper_verilog(top, ports, wrapper_name="dlarith_synth_top", clock="clk"):
     """Verilog-2005 text of module ``wrapper_name`` wrapping core ``top`` with pins clk, sin, sout.
 
-    ``ports`` is the core's port list (dicts with name, direction, width, signed) and
-    must include 1-bit inputs ``clk`` and ``rst``.  The input registers form one shift
-    chain from ``sin`` (bit 0, next to ``sin``, drives the first listed input's LSB);
+    ``ports`` is the core's port list (dicts with name, direction, width, signed).
+    ``clock`` names the core's 1-bit clock input, driven by the wrapper's ``clk``;
+    ``None`` means the core has no clock (combinational).  Every other input,
+    a reset included, comes from the input registers, which form one shift chain
+    from ``sin`` (bit 0, next to ``sin``, drives the first listed input's LSB);
     outputs are registered and XOR-reduced through a registered tree into ``sout``.
     """
-    inputs, outputs = _check_ports(top, ports, wrapper_name)
+    inputs, outputs = _check_ports(top, ports, wrapper_name, clock)
     n_in = sum(int(p["width"]) for p in inputs)
     n_out = sum(int(p["width"]) for p in outputs)
 
@@ -80,7 +87,7 @@ def wrapper_verilog(top, ports, wrapper_name="dlarith_synth_top"):
         lines.append(_decl("wire", "core_out", n_out))
         lines.append(_decl("reg", "out_q", n_out))
 
-    connections = ["        .clk(clk)"]
+    connections = [] if clock is None else [f"        .{_ident(clock)}(clk)"]
     offset = 0
     for p in inputs:
         width = int(p["width"])

@@ -100,7 +100,8 @@ def test_report_refuses_to_overwrite_a_users_report(tmp_path):
     assert (tmp_path / "report.md").read_text() == "my notes\n"
 
 
-@pytest.mark.parametrize("args", [(), ("frobnicate",), ("verilog",), ("synth", "int_dot"), ("depth", "fma")])
+@pytest.mark.parametrize("args", [(), ("frobnicate",), ("verilog",), ("synth", "int_dot"), ("depth", "fma"),
+                                  ("synth", "--verilog", "--top", "x", "--target", "ice40-up5k")])
 def test_usage_mistakes_print_usage(args):
     proc = cli(*args)
     assert proc.returncode == 2
@@ -122,3 +123,161 @@ def test_synth_verb_prints_a_table_and_writes_json(tmp_path):
     assert "LUT4" in proc.stdout and "ice40-up5k" in proc.stdout
     data = json.loads((tmp_path / "int_dot-ice40-up5k-nodsp.synth.json").read_text())
     assert data["lut4"] > 0 and data["dsp_blocks"] == 0 and data["fmax_mhz"] > 0
+
+
+# --- external Verilog cores: build.py synth --verilog FILE ... --top NAME, build.py report --with ---
+
+# PACoGen-like: a combinational adder with PACoGen's port names, no clk, no rst.
+PADD8 = """\
+module padd8 (input wire [7:0] in1, input wire [7:0] in2, input wire start,
+              output wire [7:0] out, output wire inf, output wire zero, output wire done);
+    wire [8:0] sum = in1 + in2;
+    assign out = sum[7:0];
+    assign inf = sum[8];
+    assign zero = ~|sum[7:0];
+    assign done = start;
+endmodule
+"""
+
+# FloPoCo-like: clocked, no reset, no handshake; a submodule in a second file and a header.
+FMUL_TOP = """\
+`include "fmul_cfg.vh"
+module fmul4 (input wire clk, input wire [`W-1:0] X, input wire [`W-1:0] Y, output reg [2*`W-1:0] R);
+    reg [`W-1:0] xq, yq;
+    wire [2*`W-1:0] p;
+    fmul4_core core (.a(xq), .b(yq), .p(p));
+    always @(posedge clk) begin
+        xq <= X;
+        yq <= Y;
+        R <= p;
+    end
+endmodule
+"""
+FMUL_CORE = """\
+`include "fmul_cfg.vh"
+module fmul4_core (input wire [`W-1:0] a, input wire [`W-1:0] b, output wire [2*`W-1:0] p);
+    assign p = a * b;
+endmodule
+"""
+
+
+@pytest.fixture(scope="module")
+def ext_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("external")
+    files = {
+        "padd8.v": PADD8,
+        "fmul4.v": FMUL_TOP, "fmul4_core.v": FMUL_CORE, "fmul_cfg.vh": "`define W 4\n",
+        "bad.v": "module bad (input a, output b);\n  assign b = a\nendmodule\n",
+        "pads.v": "module pads (input wire clk, inout wire [3:0] pad, output wire o);\n"
+                  "  assign o = pad[0];\nendmodule\n",
+        "clocky.v": "module clocky (input wire clock, input wire [3:0] d, output reg [3:0] q);\n"
+                    "  always @(posedge clock) q <= d;\nendmodule\n",
+        "orphan.v": "module orphan (input wire a, output wire b);\n  missing u (.x(a), .y(b));\nendmodule\n",
+        "noout.v": "module noout (input wire a);\nendmodule\n",
+    }
+    for name, text in files.items():
+        (d / name).write_text(text)
+    return d
+
+
+@pytest.fixture(scope="module")
+def external_runs(ext_dir, tmp_path_factory):
+    """The two external cores through `build.py synth --verilog` on the iCE40 UP5K (a few seconds each)."""
+    out = tmp_path_factory.mktemp("external-out")
+    comb = cli("synth", "--verilog", str(ext_dir / "padd8.v"), "--top", "padd8", "--target", "ice40-up5k",
+               "-o", str(out))
+    clocked = cli("synth", "--verilog", str(ext_dir / "fmul4.v"), str(ext_dir / "fmul4_core.v"),
+                  str(ext_dir / "fmul_cfg.vh"), "--top", "fmul4", "--target", "ice40-up5k", "--no-dsp",
+                  "-o", str(out))
+    return out, comb, clocked
+
+
+@pytest.mark.synth
+def test_synth_external_combinational_core(external_runs):
+    out, proc, _ = external_runs
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "padd8 (external: padd8.v)" in proc.stdout and "no clock (combinational core)" in proc.stdout
+    data = json.loads((out / "padd8-ice40-up5k.synth.json").read_text())
+    assert data["generator"].startswith("dlarith")
+    assert data["lut4"] > 0 and data["fmax_mhz"] > 0 and data["fits"] is True
+    assert data["ff"] == 0 and data["clock"] is None, "a combinational core has no registers of its own"
+    assert data["wrapper"]["ff"] > 8 + 8 + 1 + 8 + 3, "inputs and outputs registered in the wrapper"
+    assert data["external"] == ["padd8.v"] and data["label"] == "padd8 (external: padd8.v)"
+    assert [(p["name"], p["direction"], p["width"]) for p in data["ports"]] == [
+        ("in1", "input", 8), ("in2", "input", 8), ("start", "input", 1), ("out", "output", 8),
+        ("inf", "output", 1), ("zero", "output", 1), ("done", "output", 1)]
+
+
+@pytest.mark.synth
+def test_synth_external_clocked_core_without_rst(external_runs):
+    out, _, proc = external_runs
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "clock 'clk'" in proc.stdout
+    data = json.loads((out / "fmul4-ice40-up5k-nodsp.synth.json").read_text())
+    assert data["lut4"] > 0 and data["fmax_mhz"] > 0 and data["dsp_blocks"] == 0
+    assert data["ff"] == 4 + 4 + 8 and data["clock"] == "clk"
+    assert data["external"] == ["fmul4.v", "fmul4_core.v", "fmul_cfg.vh"]
+
+
+@pytest.mark.synth
+def test_report_with_puts_external_cores_beside_ours(external_runs, tmp_path, monkeypatch):
+    out, comb, clocked = external_runs
+    assert comb.returncode == 0 and clocked.returncode == 0
+    monkeypatch.syspath_prepend(str(ROOT))
+    import build
+    monkeypatch.setattr(build, "report_jobs", lambda: [])   # our 48 runs are the slow report tests' job
+    rc = build.main(["report", "-o", str(tmp_path), "--with", str(out / "padd8-ice40-up5k.synth.json"),
+                     "--with", str(out / "fmul4-ice40-up5k-nodsp.synth.json")])
+    assert rc == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["rows"]
+    assert [r["unit"] for r in rows] == ["padd8", "fmul4"]
+    md = (tmp_path / "report.md").read_text()
+    assert "| padd8 | external: padd8.v | ice40-up5k | yes |" in md
+    assert "| fmul4 | external: fmul4.v, fmul4_core.v, fmul_cfg.vh | ice40-up5k | no |" in md
+    assert "padd8,external: padd8.v,ice40-up5k" in (tmp_path / "report.csv").read_text()
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (("--verilog", "{d}/nope.v", "--top", "x"), ("no such file", "nope.v")),
+    (("--verilog", "{d}/padd8.v"), ("--verilog needs --top",)),
+    (("--verilog", "{d}/padd8.v", "--top", "nope"), ("no module 'nope'", "padd8.v", "modules: padd8")),
+    (("padd8", "--verilog", "{d}/padd8.v", "--top", "padd8"), ("either UNIT or --verilog", "not both")),
+    ((), ("give a UNIT", "--verilog")),
+    (("int_dot", "--top", "padd8"), ("--top goes with --verilog",)),
+    (("--verilog", "{d}/padd8.v", "--top", "padd8", "-p", "width=4"), ("-p sets a dlarith unit's parameters",)),
+    (("--verilog", "{d}/padd8.v", "--top", "padd8", "--target", "virtex7"), ("unknown target 'virtex7'",)),
+    (("--verilog", "{d}/bad.v", "--top", "bad"), ("bad.v:3:", "syntax error")),
+    (("--verilog", "{d}/pads.v", "--top", "pads"), ("port 'pad'", "inout")),
+    (("--verilog", "{d}/orphan.v", "--top", "orphan"), ("missing", "not part of the design")),
+    (("--verilog", "{d}/clocky.v", "--top", "clocky"), ("'clock' looks like a clock", "--clock clock")),
+    (("--verilog", "{d}/padd8.v", "--top", "padd8", "--clock", "clk"), ("no port 'clk'", "in1")),
+    (("--verilog", "{d}/noout.v", "--top", "noout"), ("no output port",)),
+    (("--verilog", "{d}/padd8.v", "{d}/padd8.v", "--top", "padd8"), ("given twice",)),
+], ids=["missing-file", "no-top", "top-not-found", "unit-and-verilog", "neither", "top-without-verilog",
+        "param-with-verilog", "unknown-target", "parse-error", "inout", "missing-submodule", "clock-name",
+        "clock-not-a-port", "no-outputs", "file-twice"])
+def test_synth_external_mistakes_give_one_line_and_status_2(args, fragments, ext_dir, tmp_path):
+    args = [a.replace("{d}", str(ext_dir)) for a in args]
+    if "--target" not in args:
+        args += ["--target", "ice40-up5k"]
+    assert_one_line_error(cli("synth", *args, "-o", str(tmp_path)), *fragments)
+
+
+def test_synth_external_refuses_a_users_json_before_synthesis(ext_dir, tmp_path):
+    mine = tmp_path / "padd8-ice40-up5k.synth.json"
+    mine.write_text('{"my": "numbers"}\n')
+    proc = cli("synth", "--verilog", str(ext_dir / "padd8.v"), "--top", "padd8", "--target", "ice40-up5k",
+               "-o", str(tmp_path))
+    assert_one_line_error(proc, "was not written by dlarith", "--force")
+    assert mine.read_text() == '{"my": "numbers"}\n'
+    assert not (tmp_path / "external-padd8" / "ice40-up5k-dsp").exists()
+
+
+def test_report_with_rejects_what_synth_did_not_write(tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}\n')
+    out = tmp_path / "report"
+    assert_one_line_error(cli("report", "-o", str(out), "--with", str(other)), "not a result of `build.py synth`")
+    assert_one_line_error(cli("report", "-o", str(out), "--with", str(tmp_path / "nope.json")), "no such file")
+    (tmp_path / "text.json").write_text("not json\n")
+    assert_one_line_error(cli("report", "-o", str(out), "--with", str(tmp_path / "text.json")), "not JSON")
