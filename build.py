@@ -8,7 +8,7 @@
     python build.py synth   --verilog FILE [FILE ...] --top NAME [--clock PORT|none] --target T [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md] [--with SYNTH.json ...]
     python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
-    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp)
+    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp, posit-gemm)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
 Mistakes (unknown unit, parameter or target, out-of-range value, an output
@@ -338,8 +338,8 @@ def _update_readme(path, table, section="area-report"):
 
 def _studies():
     """Accuracy studies by name: modules with ``OUTPUTS`` (file names), ``run``, ``write``, ``render_markdown``."""
-    from golden import exsdotp_study, vsq_study
-    return {"vsq": vsq_study, "exsdotp": exsdotp_study}
+    from golden import exsdotp_study, posit_gemm_study, vsq_study
+    return {"vsq": vsq_study, "exsdotp": exsdotp_study, "posit-gemm": posit_gemm_study}
 
 
 def cmd_accuracy(args):
@@ -422,9 +422,10 @@ def parser():
     p.add_argument("-o", "--output", default=None, metavar="DIR",
                    help="output directory (default: reports/pipeline/UNIT)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
-    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp)")
-    p.add_argument("study", metavar="STUDY", help="vsq (VS-Quant on all-MiniLM-L6-v2) or exsdotp "
-                   "(ExSdotp vs cascaded FMA dot products)")
+    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp, posit-gemm)")
+    p.add_argument("study", metavar="STUDY", help="vsq (VS-Quant on all-MiniLM-L6-v2), exsdotp "
+                   "(ExSdotp vs cascaded FMA dot products) or posit-gemm (posit32 with the quire vs "
+                   "float32 GEMM)")
     p.add_argument("-o", "--output", default=None, metavar="DIR", help="output directory (default: reports/accuracy/STUDY)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked accuracy section of FILE (README.md)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
