@@ -247,13 +247,19 @@ def ports_of(component):
 
 def manifest(unit, params, component, verilog):
     """The ``UNIT.json`` manifest: everything a bench, report or user needs besides the Verilog."""
-    return {
+    data = {
         "unit": unit.name,
         "description": unit.description,
         "generator": generator_version(),
         "top": unit.name,
         "parameters": params,
         "latency": component.latency,
+    }
+    extra = getattr(component, "extra_cycles", None)
+    if extra:
+        # Ops that hold the pipeline: cycles beyond ``latency``, with in_ready low meanwhile.
+        data["extra_cycles"] = dict(extra)
+    return data | {
         "ports": ports_of(component),
         "encodings": {p["name"]: p["encoding"] for p in ports_of(component) if "encoding" in p},
         "notes": unit.notes,

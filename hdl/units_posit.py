@@ -1,4 +1,4 @@
-"""Registry entries of the posit units: ``posit_add`` and ``posit_mul``.
+"""Registry entries of the posit units: ``posit_add``, ``posit_mul`` and ``posit_alu``.
 
 Vectors put the corner cases first (0, NaR, +-1, +-maxpos, +-minpos and their
 neighbours, the longest regimes, ``x - x``, exact ties between two posits,
@@ -12,8 +12,9 @@ import numpy as np
 
 from golden import posit
 from golden.posit import PositFormat
-from .posit import add as posit_add_hdl, mul as posit_mul_hdl
+from .posit import add as posit_add_hdl, alu as posit_alu_hdl, mul as posit_mul_hdl
 from .posit.add import PositAddOp
+from .posit.alu import GROUPS, PositOp
 from .registry import Param, Unit, register
 
 
@@ -242,4 +243,191 @@ register(Unit(
         {"N": n, "ES": 2, "depth": 1, "dsp": dsp, "targets": ("ecp5-85f",)} for n in (32, 16) for dsp in (True, False)
     ) + ({"N": 32, "ES": 2, "depth": 0, "targets": ("ecp5-85f",)},) + ({"N": 16, "ES": 2, "depth": 1, "dsp": False, "targets": ("ice40-up5k",)},),
     sim_copies=4,
+))
+
+
+# -- posit_alu ----------------------------------------------------------------
+
+_BINARY = {
+    PositOp.ADD: posit.add, PositOp.SUB: posit.sub, PositOp.MUL: posit.mul, PositOp.DIV: posit.div,
+    PositOp.MIN: posit.minimum, PositOp.MAX: posit.maximum, PositOp.SGNJ: posit.copysign,
+    PositOp.EQ: posit.eq, PositOp.LT: posit.lt, PositOp.LE: posit.le,
+}
+_UNARY = {PositOp.SQRT: posit.sqrt, PositOp.NEG: posit.neg, PositOp.ABS: posit.absolute}
+_QUIRE_STEP = {
+    PositOp.QCLR: lambda q, a, b: q.clear(),
+    PositOp.QMADD: lambda q, a, b: q.add_product(a, b),
+    PositOp.QMSUB: lambda q, a, b: q.sub_product(a, b),
+    PositOp.QADD: lambda q, a, b: q.add(a),
+    PositOp.QSUB: lambda q, a, b: q.sub(a),
+    PositOp.QROUND: lambda q, a, b: q,
+}
+
+
+def built_ops(params):
+    """The ops a ``posit_alu`` configuration builds, in code order."""
+    return tuple(sorted((op for name, ops in GROUPS.items() if params.get(name, True) for op in ops),
+                        key=lambda op: op.value))
+
+
+def _alu_golden(params, inputs):
+    """The results of an op stream; the quire starts at 0 (after reset) and lives across the stream."""
+    n, es = params["N"], params["ES"]
+    code = np.asarray(inputs["op"], dtype=_U64)
+    a, b = inputs["a"], inputs["b"]
+    built = {op.value: op for op in built_ops(params)}
+    unknown = sorted(set(code.tolist()) - set(built))
+    if unknown:
+        names = {op.value: op.name for op in PositOp}
+        what = ", ".join(f"{names.get(c, 'reserved')} ({c})" for c in unknown)
+        raise ValueError(f"posit_alu: op {what} is not built into this configuration "
+                         f"(built: {', '.join(op.name for op in built.values())})")
+    result = np.zeros(len(code), dtype=_U64)
+    for op, f in list(_BINARY.items()) + list(_UNARY.items()):
+        pick = code == op.value
+        if pick.any():
+            args = (a[pick], b[pick]) if op in _BINARY else (a[pick],)
+            result[pick] = np.asarray(f(*args, n=n, es=es)).astype(_U64)
+    quire = posit.Quire(n, es)
+    for i in np.nonzero(code >= PositOp.QCLR.value)[0].tolist():
+        _QUIRE_STEP[PositOp(int(code[i]))](quire, a[i:i + 1], b[i:i + 1])
+        result[i] = quire.to_posit()
+    return {"result": result}
+
+
+def _quire_runs(fmt, rng, count):
+    """(op, a, b) rows of quire sequences: cancellation, products near maxpos**2 and minpos**2, NaR."""
+    rows = []
+    corners = _corner_patterns(fmt)
+    while len(rows) < count:
+        kind = rng.integers(5)
+        x = [int(p) for p in _random_posits(fmt, rng, 8)]
+        y = [int(p) for p in _random_posits(fmt, rng, 8)]
+        if kind == 0:            # a dot product, then the same products taken away again in another order
+            rows += [(PositOp.QMADD, u, v) for u, v in zip(x, y)]
+            rows += [(PositOp.QMSUB, u, v) for u, v in reversed(list(zip(x, y)))]
+        elif kind == 1:          # huge and tiny terms: the tiny ones must survive the cancellation of the huge
+            big, tiny = fmt.maxpos, fmt.minpos
+            rows += [(PositOp.QMADD, big, big), (PositOp.QMADD, tiny, tiny), (PositOp.QADD, x[0], 0),
+                     (PositOp.QMSUB, big, big), (PositOp.QMADD, _neg(fmt, tiny), tiny), (PositOp.QSUB, x[0], 0)]
+        elif kind == 2:          # corner operands
+            rows += [(PositOp(int(rng.choice([17, 18, 19, 20]))), int(rng.choice(corners)), int(rng.choice(corners)))
+                     for _ in range(8)]
+        elif kind == 3:          # NaR in, NaR stays, clear
+            rows += [(PositOp.QMADD, x[0], y[0]), (PositOp.QMADD, fmt.nar, y[1]), (PositOp.QADD, x[2], 0),
+                     (PositOp.QROUND, 0, 0), (PositOp.QCLR, 0, 0)]
+        else:                    # a random run
+            ops = rng.choice([17, 18, 19, 20, 21], size=8, p=[0.4, 0.3, 0.1, 0.1, 0.1])
+            rows += [(PositOp(int(o)), u, v) for o, u, v in zip(ops, x, y)]
+        if rng.random() < 0.2:
+            rows.append((PositOp.QCLR, 0, 0))
+    return rows
+
+
+def _alu_vectors(params, n, rng):
+    """Corners of every built op, quire sequences, then random ops with random and nearby operands."""
+    fmt = _format(params)
+    ops = built_ops(params)
+    corners = _corner_patterns(fmt)
+    rows = [(PositOp.QCLR if PositOp.QCLR in ops else ops[0], 0, 0)]
+    for op in ops:
+        if op in _BINARY:
+            rows += [(op, x, y) for x in corners for y in corners]
+        elif op in _UNARY:
+            rows += [(op, x, int(y)) for x, y in zip(corners, rng.choice(corners, size=len(corners)))]
+    if PositOp.ADD in ops:
+        for a, b in _tie_pairs(fmt, rng, "add", 100):
+            rows += [(PositOp.ADD, a, b), (PositOp.SUB, a, _neg(fmt, b))]
+    if PositOp.MUL in ops:
+        rows += [(PositOp.MUL, a, b) for a, b in _tie_pairs(fmt, rng, "mul", 100)]
+    if PositOp.QMADD in ops:
+        rows += _quire_runs(fmt, rng, 400)
+    rows = rows[:n]
+    m = n - len(rows)
+    plain = [op for op in ops if op.value < PositOp.QCLR.value]
+    quire_share = 0.3 if PositOp.QMADD in ops else 0.0
+    tail_quire = _quire_runs(fmt, rng, int(m * quire_share)) if quire_share and plain else (
+        _quire_runs(fmt, rng, m) if not plain else [])
+    m_plain = max(0, m - len(tail_quire))
+    code = rng.choice(np.array([op.value for op in plain], dtype=_U64), size=m_plain) if plain else \
+        np.zeros(0, dtype=_U64)
+    a = _random_posits(fmt, rng, m_plain)
+    subtract = code == PositOp.SUB.value
+    b = np.where(rng.random(m_plain) < 0.3, _near(fmt, rng, a, subtract), _random_posits(fmt, rng, m_plain))
+    special = np.array(corners[:8], dtype=_U64)
+    for x in (a, b):
+        pick = rng.random(m_plain) < 0.02
+        x[pick] = rng.choice(special, size=int(pick.sum()))
+    head = rows + tail_quire
+    ops_out = np.concatenate([np.array([r[0].value for r in head], dtype=_U64), code])
+    a_out = np.concatenate([np.array([r[1] for r in head], dtype=_U64), a])
+    b_out = np.concatenate([np.array([r[2] for r in head], dtype=_U64), b])
+    # Interleave the random quire runs with the plain ops: a run goes in as a block, in order.
+    order = np.arange(len(ops_out))
+    if tail_quire and m_plain:
+        start = len(rows)
+        blocks = np.split(order[start:start + len(tail_quire)], range(16, len(tail_quire), 16))
+        plain_idx = order[start + len(tail_quire):]
+        cuts = np.sort(rng.integers(0, m_plain + 1, size=len(blocks)))
+        pieces, last = [order[:start]], 0
+        for cut, block in zip(cuts, blocks):
+            pieces += [plain_idx[last:cut], block]
+            last = cut
+        pieces.append(plain_idx[last:])
+        order = np.concatenate(pieces)
+    return {"op": ops_out[order][:n], "a": a_out[order][:n], "b": b_out[order][:n]}
+
+
+def _alu_describe(params, inputs, i, expected, actual):
+    fmt = _format(params)
+    code = int(inputs["op"][i])
+    name = PositOp(code).name if code in {op.value for op in PositOp} else f"reserved {code}"
+    quire = "  (the quire is the sum of the quire ops since the last QCLR before this vector)\n" \
+        if code >= PositOp.QCLR.value else ""
+    return (f"  op={name} ({code})\n  a={_show(fmt, inputs['a'][i])}\n  b={_show(fmt, inputs['b'][i])}\n{quire}"
+            f"  expected result={_show(fmt, expected['result'])}\n"
+            f"  actual   result={_show(fmt, actual['result'])}")
+
+
+def _alu_validate(params):
+    if not any(params[name] for name in GROUPS):
+        raise ValueError(f"at least one op group must be built ({', '.join(GROUPS)})")
+
+
+def _alu_latency_note():
+    return ("Latency is depth + 1 for every op but DIV and SQRT, which hold the pipeline (in_ready low) for "
+            "fbits + 6 and fbits + 3 cycles more (33 and 30 for posit<32,2>: extra_cycles in the manifest).")
+
+
+register(Unit(
+    name="posit_alu",
+    description="posit<N,ES> ALU with the quire: add/sub, mul, div/sqrt, min/max/compare/sign, quire MAC (op groups)",
+    params=_FORMAT_PARAMS + (
+        Param("depth", "pipeline registers (latency = depth + 1 for all but DIV/SQRT)", 1,
+              min=0, max=len(posit_alu_hdl.CUT_POINTS)),
+    ) + tuple(Param(name, f"build the {name} ops ({', '.join(op.name for op in ops)})", True, kind=bool)
+              for name, ops in GROUPS.items()),
+    component=posit_alu_hdl.PositALU,
+    golden=_alu_golden,
+    vectors=_alu_vectors,
+    describe=_alu_describe,
+    notes=_NOTES + (
+        "op codes: " + ", ".join(f"{op.name} = {op.value}" for op in PositOp) +
+        "; other codes and ops of groups not built return NaR.",
+        "EQ, LT, LE return 1 or 0; MIN/MAX use the two's-complement order of the patterns (NaR lowest).",
+        "Quire ops (QCLR, QMADD, QMSUB, QADD, QSUB, QROUND) return the quire rounded to a posit after the op; "
+        "the quire is 16N bits for ES = 2 (512 for posit32) and starts at 0 after reset.",
+        _alu_latency_note(),
+    ),
+    report_sets=(
+        {"N": 32, "ES": 2, "depth": 1, "targets": ("ecp5-85f",)},
+        {"N": 32, "ES": 2, "depth": 1, "addsub": False, "mul": False, "divsqrt": False, "misc": False,
+         "targets": ("ecp5-85f",)},
+        {"N": 32, "ES": 2, "depth": 1, "addsub": False, "mul": False, "quire": False, "misc": False,
+         "targets": ("ecp5-85f",)},
+        {"N": 16, "ES": 2, "depth": 1, "divsqrt": False, "quire": False, "misc": False, "dsp": False,
+         "targets": ("ice40-up5k",)},
+    ),
+    sim_copies=1,
+    validate=_alu_validate,
 ))

@@ -24,7 +24,7 @@ async def stream(dut):
     latency = stim["latency"]
     rng = random.Random(stim["seed"])
     p_gap, p_stall = stim["p_gap"], stim["p_stall"]
-    limit = stim["count"] * 8 + 10 * (latency + 10) + 1000
+    limit = stim["count"] * (8 + stim.get("hold", 0)) + 10 * (latency + 10) + 1000
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     edge = RisingEdge(dut.clk)

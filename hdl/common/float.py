@@ -117,17 +117,13 @@ class FloatNormalize(wiring.Component):
             ]
             value = Signal(w, name="denormalized")
             m.d.comb += value.eq(right.result | right.sticky)
-        m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep)
+        m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep, sticky=True)
         m.d.comb += [
             norm.value.eq(value),
             norm.limit.eq(Mux(limit < 0, 0, Mux(limit > w, w, limit))),
         ]
-        # Bits below the kept ones after a shift by s are those below w - keep - s before it.
-        below = Signal(range(w + 1), name="sticky_bits")
-        m.d.comb += below.eq(Mux(norm.shift > w - keep, 0, (w - keep) - norm.shift))
-        mask = Cat(*(below > i for i in range(w - keep)))
         m.d.comb += [
-            self.mantissa.eq(Cat((value[:w - keep] & mask).any(), norm.result)),
+            self.mantissa.eq(Cat(norm.sticky, norm.result)),
             self.exponent_top.eq(Mux(limit < 0, fmt.emin, self.exponent + (w - 1) - norm.shift)),
         ]
         return m

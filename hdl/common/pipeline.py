@@ -52,15 +52,32 @@ class Pipeline:
         self._unused = set(cuts)
         self._stage = 0
         self._out_valid = out_valid
+        self._out_ready = out_ready
+        self._hold = None
         self.depth = depth
         self.enable = in_ready
-        m.d.comb += in_ready.eq(~out_valid | out_ready)
         self.valid = in_valid
 
     @property
     def latency(self):
         """Cycles from an accepted input to its result: the cut registers plus the output register."""
         return self.depth + 1
+
+    def registered(self, what):
+        """Whether cut point ``what`` has registers at this depth."""
+        if what not in self._unused and what not in self._active:
+            raise ValueError(f"Pipeline: cut point {what!r} is unknown")
+        return what in self._active
+
+    def hold(self, condition):
+        """Stall the whole pipeline while ``condition`` is high (an iterative step at the current point).
+
+        The stages stay frozen; a result waiting in the output register can still leave.
+        """
+        if self._hold is not None:
+            raise ValueError("Pipeline: hold() may be called once")
+        self._hold = Signal(name="hold")
+        self._m.d.comb += self._hold.eq(condition)
 
     def cut(self, what, **values):
         """Pass ``values`` (Values or lists of Values) through cut point ``what``.
@@ -98,10 +115,18 @@ class Pipeline:
         """
         if self._unused:
             raise ValueError(f"Pipeline: cut points {sorted(self._unused)} were declared but never placed")
-        with self._m.If(self.enable):
-            self._m.d.sync += self._out_valid.eq(self.valid)
-            with self._m.If(self.valid):
-                self._m.d.sync += statements
+        m = self._m
+        if self._hold is None:
+            m.d.comb += self.enable.eq(~self._out_valid | self._out_ready)
+        else:
+            m.d.comb += self.enable.eq((~self._out_valid | self._out_ready) & ~self._hold)
+        with m.If(self.enable):
+            m.d.sync += self._out_valid.eq(self.valid)
+            with m.If(self.valid):
+                m.d.sync += statements
+        if self._hold is not None:
+            with m.Elif(self._out_ready):
+                m.d.sync += self._out_valid.eq(0)
 
 
 class PipelinedUnit(wiring.Component):

@@ -94,16 +94,22 @@ class Normalize(wiring.Component):
     With ``limited=True`` there is an extra input ``limit`` In(range(width + 1))
     and ``shift = min(leading_zeros, limit)``; the MSB of ``result`` is then 1
     only when the limit was not reached.  With ``keep=K`` only the top K bits of
-    the shifted value are produced (``result`` Out(K)).  Combinational.
+    the shifted value are produced (``result`` Out(K)), and with ``sticky=True``
+    also ``sticky`` Out(1), the OR of the bits shifted below them (from the
+    unshifted value with a thermometer mask, so only the top bits are shifted).
+    Combinational.
     """
 
-    def __init__(self, width, *, limited=False, keep=None):
+    def __init__(self, width, *, limited=False, keep=None, sticky=False):
         check_int("Normalize", "width", width, 1)
         if not isinstance(limited, bool):
             raise ValueError(f"Normalize: limited must be a bool (True or False), got {limited!r}")
         keep = width if keep is None else keep
         check_int("Normalize", "keep", keep, 1, width)
+        if not isinstance(sticky, bool):
+            raise ValueError(f"Normalize: sticky must be a bool (True or False), got {sticky!r}")
         self.width = width
+        self.has_sticky = sticky
         self.limited = limited
         self.keep = keep
         ports = {
@@ -114,6 +120,8 @@ class Normalize(wiring.Component):
         }
         if limited:
             ports["limit"] = In(range(width + 1))
+        if sticky:
+            ports["sticky"] = Out(1)
         super().__init__(ports)
 
     def elaborate(self, platform):
@@ -127,6 +135,13 @@ class Normalize(wiring.Component):
             m.d.comb += self.shift.eq(Mux(lzc.count > self.limit, self.limit, lzc.count))
         else:
             m.d.comb += self.shift.eq(lzc.count)
+        w, keep = self.width, self.keep
         shifted = self.value << self.shift
-        m.d.comb += self.result.eq(shifted[self.width - self.keep:self.width])
+        m.d.comb += self.result.eq(shifted[w - keep:w])
+        if self.has_sticky:
+            # Bits below the kept ones after a shift by s are those below w - keep - s before it.
+            below = Signal(range(w + 1), name="sticky_bits")
+            m.d.comb += below.eq(Mux(self.shift > w - keep, 0, (w - keep) - self.shift))
+            mask = Cat(*(below > i for i in range(w - keep)))
+            m.d.comb += self.sticky.eq((self.value[:w - keep] & mask).any())
         return m

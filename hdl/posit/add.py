@@ -24,7 +24,7 @@ from ..common.shift import ShiftRightSticky
 from .codec import PositDecoder, PositEncoder, check_format
 
 
-__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS"]
+__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS", "decoded_operands", "align", "add_significands", "normalize"]
 
 
 CUT_POINTS = ("sum", "decode", "normalize", "align", "operands")
@@ -67,40 +67,10 @@ class PositAdd(PipelinedUnit):
         m.submodules.decode_b = db = PositDecoder(n, es)
         m.d.comb += [da.posit.eq(s["a"]), db.posit.eq(s["b"])]
         subtract = Value.cast(s["op"]) == PositAddOp.SUB.value
-        s = pipe.cut("decode",
-                     a_sign=da.sign, a_scale=da.scale, a_sig=da.sig,
-                     b_sign=db.sign ^ subtract, b_scale=db.scale, b_sig=db.sig,
-                     a_larger=da.magnitude >= db.magnitude, nar=da.nar | db.nar)
-
-        # x: the operand of larger magnitude (a zero operand has significand 0 and loses).
-        a_larger = s["a_larger"]
-        x_sign = Mux(a_larger, s["a_sign"], s["b_sign"])
-        x_scale = Mux(a_larger, s["a_scale"], s["b_scale"])
-        x_sig = Mux(a_larger, s["a_sig"], s["b_sig"])
-        y_sign = Mux(a_larger, s["b_sign"], s["a_sign"])
-        y_scale = Mux(a_larger, s["b_scale"], s["a_scale"])
-        y_sig = Mux(a_larger, s["b_sig"], s["a_sig"])
-        distance = Signal(len(x_scale) + 1, name="scale_distance")
-        m.d.comb += distance.eq(x_scale - y_scale)
-        m.submodules.align = align = ShiftRightSticky(sig_w + 2, len(distance))
-        m.d.comb += [align.value.eq(Cat(C(0, 2), y_sig)), align.amount.eq(distance)]
-        s = pipe.cut("align", sign=x_sign, scale=x_scale, x=x_sig, y=Cat(align.sticky, align.result),
-                     subtract=x_sign ^ y_sign, nar=s["nar"])
-
-        # x + y or x - y = x + ~y + 1, with the carry-in as the LSB of one wider adder.
-        subtract = s["subtract"]
-        x = Cat(subtract, C(0, 3), s["x"], C(0, 1))
-        y = Cat(subtract, s["y"] ^ subtract.replicate(sig_w + 3), subtract)
-        total = Signal(sig_w + 5, name="total")
-        m.d.comb += total.eq(x + y)
-        s = pipe.cut("sum", sign=s["sign"], scale=s["scale"], total=total[1:], nar=s["nar"])
-
-        # Normalize: shift the leading one out of the top; only the bits below it are kept.
-        m.submodules.lzc = lzc = LeadingZeroCount(sig_w + 4)
-        frac = Signal(sig_w + 3, name="normalized_frac")
-        m.d.comb += [lzc.value.eq(s["total"]), frac.eq(s["total"] << lzc.count)]
-        scale = s["scale"] + 1 - lzc.count
-        s = pipe.cut("normalize", sign=s["sign"], scale=scale, frac=frac, zero=lzc.zero, nar=s["nar"])
+        s = pipe.cut("decode", **decoded_operands(da, db, subtract))
+        s = pipe.cut("align", **align(m, s, sig_w))
+        s = pipe.cut("sum", **add_significands(m, s, sig_w))
+        s = pipe.cut("normalize", **normalize(m, s, sig_w))
 
         m.submodules.encode = enc = PositEncoder(n, es, frac_width=sig_w + 3, scale_width=len(s["scale"]))
         m.d.comb += [
@@ -109,3 +79,53 @@ class PositAdd(PipelinedUnit):
         ]
         pipe.output(self.result.eq(enc.posit))
         return m
+
+
+# The adder's datapath, one function per stage: each takes the previous stage's values (a dict,
+# through a pipeline cut) and returns its own.  ``PositAdd`` and ``PositALU`` compose them.
+
+def decoded_operands(da, db, subtract):
+    """The decoded operands (``PositDecoder`` outputs), ``b`` negated when ``subtract``."""
+    return dict(a_sign=da.sign, a_scale=da.scale, a_sig=da.sig,
+                b_sign=db.sign ^ subtract, b_scale=db.scale, b_sig=db.sig,
+                a_larger=da.magnitude >= db.magnitude, nar=da.nar | db.nar)
+
+
+def align(m, s, sig_w):
+    """Orders the operands by magnitude and shifts the smaller significand to the larger's scale.
+
+    ``y`` keeps a guard and a round bit and ORs the rest into a sticky LSB.
+    """
+    # x: the operand of larger magnitude (a zero operand has significand 0 and loses).
+    a_larger = s["a_larger"]
+    x_sign = Mux(a_larger, s["a_sign"], s["b_sign"])
+    x_scale = Mux(a_larger, s["a_scale"], s["b_scale"])
+    x_sig = Mux(a_larger, s["a_sig"], s["b_sig"])
+    y_sign = Mux(a_larger, s["b_sign"], s["a_sign"])
+    y_scale = Mux(a_larger, s["b_scale"], s["a_scale"])
+    y_sig = Mux(a_larger, s["b_sig"], s["a_sig"])
+    distance = Signal(len(x_scale) + 1, name="scale_distance")
+    m.d.comb += distance.eq(x_scale - y_scale)
+    m.submodules.align = shifter = ShiftRightSticky(sig_w + 2, len(distance))
+    m.d.comb += [shifter.value.eq(Cat(C(0, 2), y_sig)), shifter.amount.eq(distance)]
+    return dict(sign=x_sign, scale=x_scale, x=x_sig, y=Cat(shifter.sticky, shifter.result),
+                subtract=x_sign ^ y_sign, nar=s["nar"])
+
+
+def add_significands(m, s, sig_w):
+    """``x + y`` or ``x - y = x + ~y + 1``, the carry-in as the LSB of one wider adder."""
+    subtract = s["subtract"]
+    x = Cat(subtract, C(0, 3), s["x"], C(0, 1))
+    y = Cat(subtract, s["y"] ^ subtract.replicate(sig_w + 3), subtract)
+    total = Signal(sig_w + 5, name="total")
+    m.d.comb += total.eq(x + y)
+    return dict(sign=s["sign"], scale=s["scale"], total=total[1:], nar=s["nar"])
+
+
+def normalize(m, s, sig_w):
+    """Shifts the sum's leading one out of the top; ``frac`` (sig_w + 3 bits) is what lies below it."""
+    m.submodules.lzc = lzc = LeadingZeroCount(sig_w + 4)
+    frac = Signal(sig_w + 3, name="normalized_frac")
+    m.d.comb += [lzc.value.eq(s["total"]), frac.eq(s["total"] << lzc.count)]
+    scale = s["scale"] + 1 - lzc.count
+    return dict(sign=s["sign"], scale=scale, frac=frac, zero=lzc.zero, nar=s["nar"])

@@ -20,7 +20,7 @@ from ..common.pipeline import PipelinedUnit
 from .codec import PositDecoder, PositEncoder, check_format
 
 
-__all__ = ["PositMul", "CUT_POINTS"]
+__all__ = ["PositMul", "CUT_POINTS", "decoded_operands", "multiply", "normalize_product"]
 
 
 CUT_POINTS = ("product", "decode", "operands")
@@ -57,22 +57,37 @@ class PositMul(PipelinedUnit):
         m.submodules.decode_a = da = PositDecoder(n, es, negate_pattern=True)
         m.submodules.decode_b = db = PositDecoder(n, es, negate_pattern=True)
         m.d.comb += [da.posit.eq(s["a"]), db.posit.eq(s["b"])]
-        s = pipe.cut("decode", sign=da.sign ^ db.sign, scale=da.scale + db.scale,
-                     a_sig=da.sig, b_sig=db.sig, zero=da.zero | db.zero, nar=da.nar | db.nar)
+        s = pipe.cut("decode", **decoded_operands(da, db))
+        s = pipe.cut("product", **multiply(m, s, sig_w))
+        s = normalize_product(s, sig_w)
 
-        product = Signal(2 * sig_w, name="product")
-        m.d.comb += product.eq(s["a_sig"] * s["b_sig"])
-        s = pipe.cut("product", sign=s["sign"], scale=s["scale"], product=product,
-                     zero=s["zero"], nar=s["nar"])
-
-        product = s["product"]
-        carry = product[2 * sig_w - 1]
-        frac = Mux(carry, product[:2 * sig_w - 1], Cat(C(0, 1), product[:2 * sig_w - 2]))
-        scale = s["scale"] + carry
-        m.submodules.encode = enc = PositEncoder(n, es, frac_width=2 * sig_w - 1, scale_width=len(scale))
+        m.submodules.encode = enc = PositEncoder(n, es, frac_width=2 * sig_w - 1, scale_width=len(s["scale"]))
         m.d.comb += [
-            enc.sign.eq(s["sign"]), enc.scale.eq(scale), enc.frac.eq(frac),
+            enc.sign.eq(s["sign"]), enc.scale.eq(s["scale"]), enc.frac.eq(s["frac"]),
             enc.sticky.eq(0), enc.zero.eq(s["zero"]), enc.nar.eq(s["nar"]),
         ]
         pipe.output(self.result.eq(enc.posit))
         return m
+
+
+# The multiplier's datapath, one function per stage (see ``add.py``).
+
+def decoded_operands(da, db):
+    """Sign and scale of the product, the two significands, and its special cases."""
+    return dict(sign=da.sign ^ db.sign, scale=da.scale + db.scale,
+                a_sig=da.sig, b_sig=db.sig, zero=da.zero | db.zero, nar=da.nar | db.nar)
+
+
+def multiply(m, s, sig_w):
+    """The exact 2 * sig_w-bit product of the significands (in [1, 4) with 2 * sig_w - 2 fraction bits)."""
+    product = Signal(2 * sig_w, name="product")
+    m.d.comb += product.eq(s["a_sig"] * s["b_sig"])
+    return dict(sign=s["sign"], scale=s["scale"], product=product, zero=s["zero"], nar=s["nar"])
+
+
+def normalize_product(s, sig_w):
+    """One normalizing step: ``frac`` (2 * sig_w - 1 bits) lies below the product's leading one."""
+    product = s["product"]
+    carry = product[2 * sig_w - 1]
+    frac = Mux(carry, product[:2 * sig_w - 1], Cat(C(0, 1), product[:2 * sig_w - 2]))
+    return dict(sign=s["sign"], scale=s["scale"] + carry, frac=frac, zero=s["zero"], nar=s["nar"])
