@@ -81,6 +81,39 @@ def test_normalize_limited_exhaustive(width):
     sim.run()
 
 
+@pytest.mark.parametrize("width,keep,limited", [(7, 3, True), (8, 2, False), (80, 8, False), (76, 11, True)])
+def test_normalize_sticky_is_the_or_of_the_bits_shifted_below_the_kept_ones(width, keep, limited):
+    """Exhaustive at 7 and 8 bits (thermometer mask); at 80 and 76 bits (more than
+    THERMOMETER_MAX dropped: the lowest-set-bit method) every single bit, every pair of bits
+    and random values."""
+    import random
+    from hdl.common.shift import THERMOMETER_MAX
+    assert (width - keep > THERMOMETER_MAX) == (width > 64)
+    dut = Normalize(width, limited=limited, keep=keep, sticky=True)
+    if width <= 8:
+        values = list(range(1 << width))
+    else:
+        rng = random.Random(width)
+        print(f"seed {width}")
+        values = [0] + [1 << i for i in range(width)] + [(1 << i) | (1 << j) for i in range(width) for j in range(i)]
+        values += [rng.getrandbits(width) >> rng.randrange(width) for _ in range(2000)]
+
+    async def bench(ctx):
+        for value in values:
+            ctx.set(dut.value, value)
+            for limit in (range(width + 1) if limited and width <= 8 else [width // 3] if limited else [None]):
+                if limit is not None:
+                    ctx.set(dut.limit, limit)
+                result, shift, _ = ref_normalize(value, width, width if limit is None else limit)
+                dropped = result & ((1 << (width - keep)) - 1)
+                got = (ctx.get(dut.result), ctx.get(dut.sticky))
+                assert got == (result >> (width - keep), int(dropped != 0)), (value, limit, got)
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 @pytest.mark.parametrize("width,keep", [(5, 1), (6, 3), (7, 5)])
 def test_normalize_keeps_only_the_top_bits_when_asked(width, keep):
     dut = Normalize(width, limited=True, keep=keep)

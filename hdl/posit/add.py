@@ -11,23 +11,26 @@ by the scale difference, keeping a guard and a round bit and ORing the rest
 into a sticky bit -> add or subtract the M + 3-bit significands (M = fbits + 1)
 -> normalize (leading-zero count and left shift) -> encode and round.  Pipeline
 cut points in fill order: ``sum`` (after the add), ``decode``, ``normalize``,
-``align`` (after the alignment shift), ``operands``.  Latency is ``depth + 1``.
+``align`` (after the alignment shift), ``operands``, ``regime`` (inside the
+decoders, after the regime run count), ``layout`` (inside the encoder, before
+the rounding adder), ``distance`` (after the ordering and the scale
+difference, before the alignment shift).  Latency is ``depth + 1``.
 """
 
 from amaranth import *
 from amaranth.lib import enum
 
-from ..common.params import check_int
-from ..common.pipeline import PipelinedUnit
 from ..common.lzc import LeadingZeroCount
 from ..common.shift import ShiftRightSticky
-from .codec import PositDecoder, PositEncoder, check_format
+from .codec import decode_pair, encode
+from .unit import PositUnit
 
 
-__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS", "decoded_operands", "align", "add_significands", "normalize"]
+__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS", "decoded_operands", "order", "shift_smaller", "align",
+           "add_significands", "normalize"]
 
 
-CUT_POINTS = ("sum", "decode", "normalize", "align", "operands")
+CUT_POINTS = ("sum", "decode", "normalize", "align", "operands", "regime", "layout", "distance")
 
 
 class PositAddOp(enum.Enum, shape=1):
@@ -35,27 +38,15 @@ class PositAddOp(enum.Enum, shape=1):
     SUB = 1
 
 
-class PositAdd(PipelinedUnit):
+class PositAdd(PositUnit):
     """posit<N, ES> adder/subtractor; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
-    registers, 0..5; latency = depth + 1).
+    registers, 0..8; latency = depth + 1).
     """
 
     def __init__(self, *, N=32, ES=2, depth=1):
-        fmt = check_format("PositAdd", N, ES)
-        check_int("PositAdd", "depth", depth, 0, len(CUT_POINTS))
-        self.N, self.ES, self.depth = N, ES, depth
-        self.fbits = fmt.fbits
-        super().__init__(
-            inputs={
-                "op": PositAddOp,
-                "a": N,
-                "b": N,
-            },
-            outputs={
-                "result": N,
-            })
+        super().__init__("PositAdd", N=N, ES=ES, depth=depth, cuts=CUT_POINTS, op=PositAddOp)
 
     def elaborate(self, platform):
         m = Module()
@@ -63,53 +54,58 @@ class PositAdd(PipelinedUnit):
         pipe = self.pipeline(m, CUT_POINTS)
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
-        m.submodules.decode_a = da = PositDecoder(n, es)
-        m.submodules.decode_b = db = PositDecoder(n, es)
-        m.d.comb += [da.posit.eq(s["a"]), db.posit.eq(s["b"])]
-        subtract = Value.cast(s["op"]) == PositAddOp.SUB.value
-        s = pipe.cut("decode", **decoded_operands(da, db, subtract))
-        s = pipe.cut("align", **align(m, s, sig_w))
+        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], op=s["op"])
+        subtract = Value.cast(decoded["op"]) == PositAddOp.SUB.value
+        s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"], subtract, decoded["a_larger"]))
+        s = pipe.cut("distance", **order(m, s, sig_w))
+        s = pipe.cut("align", **shift_smaller(m, s, sig_w))
         s = pipe.cut("sum", **add_significands(m, s, sig_w))
         s = pipe.cut("normalize", **normalize(m, s, sig_w))
-
-        m.submodules.encode = enc = PositEncoder(n, es, frac_width=sig_w + 3, scale_width=len(s["scale"]))
-        m.d.comb += [
-            enc.sign.eq(s["sign"]), enc.scale.eq(s["scale"]), enc.frac.eq(s["frac"]),
-            enc.sticky.eq(0), enc.zero.eq(s["zero"]), enc.nar.eq(s["nar"]),
-        ]
-        pipe.output(self.result.eq(enc.posit))
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)))))
         return m
 
 
 # The adder's datapath, one function per stage: each takes the previous stage's values (a dict,
 # through a pipeline cut) and returns its own.  ``PositAdd`` and ``PositALU`` compose them.
 
-def decoded_operands(da, db, subtract):
-    """The decoded operands (``PositDecoder`` outputs), ``b`` negated when ``subtract``."""
+def decoded_operands(da, db, subtract, a_larger=None):
+    """The decoded operands (``PositDecoder`` outputs), ``b`` negated when ``subtract``.
+
+    ``a_larger`` (``|a| >= |b|``) defaults to the decoders' magnitude comparison.
+    """
+    if a_larger is None:
+        a_larger = da.magnitude >= db.magnitude
     return dict(a_sign=da.sign, a_scale=da.scale, a_sig=da.sig,
                 b_sign=db.sign ^ subtract, b_scale=db.scale, b_sig=db.sig,
-                a_larger=da.magnitude >= db.magnitude, nar=da.nar | db.nar)
+                a_larger=a_larger, nar=da.nar | db.nar)
+
+
+def order(m, s, sig_w):
+    """Orders the operands by magnitude: ``x`` the larger, ``y_sig`` the smaller's significand and
+    ``distance`` their scale difference (a zero operand has significand 0 and loses)."""
+    a_larger = s["a_larger"]
+    x_sign = Mux(a_larger, s["a_sign"], s["b_sign"])
+    y_sign = Mux(a_larger, s["b_sign"], s["a_sign"])
+    # Both differences at once, then the choice: the subtractors do not wait for the comparison.
+    distance = Signal(len(Value.cast(s["a_scale"])) + 1, name="scale_distance")
+    m.d.comb += distance.eq(Mux(a_larger, s["a_scale"] - s["b_scale"], s["b_scale"] - s["a_scale"]))
+    return dict(sign=x_sign, scale=Mux(a_larger, s["a_scale"], s["b_scale"]),
+                x=Mux(a_larger, s["a_sig"], s["b_sig"]), y_sig=Mux(a_larger, s["b_sig"], s["a_sig"]),
+                distance=distance, subtract=x_sign ^ y_sign, nar=s["nar"])
+
+
+def shift_smaller(m, s, sig_w):
+    """Shifts the smaller significand to the larger's scale: ``y`` keeps a guard and a round bit
+    and ORs the rest into a sticky LSB."""
+    m.submodules.align = shifter = ShiftRightSticky(sig_w + 2, len(s["distance"]))
+    m.d.comb += [shifter.value.eq(Cat(C(0, 2), s["y_sig"])), shifter.amount.eq(s["distance"])]
+    return dict(sign=s["sign"], scale=s["scale"], x=s["x"], y=Cat(shifter.sticky, shifter.result),
+                subtract=s["subtract"], nar=s["nar"])
 
 
 def align(m, s, sig_w):
-    """Orders the operands by magnitude and shifts the smaller significand to the larger's scale.
-
-    ``y`` keeps a guard and a round bit and ORs the rest into a sticky LSB.
-    """
-    # x: the operand of larger magnitude (a zero operand has significand 0 and loses).
-    a_larger = s["a_larger"]
-    x_sign = Mux(a_larger, s["a_sign"], s["b_sign"])
-    x_scale = Mux(a_larger, s["a_scale"], s["b_scale"])
-    x_sig = Mux(a_larger, s["a_sig"], s["b_sig"])
-    y_sign = Mux(a_larger, s["b_sign"], s["a_sign"])
-    y_scale = Mux(a_larger, s["b_scale"], s["a_scale"])
-    y_sig = Mux(a_larger, s["b_sig"], s["a_sig"])
-    distance = Signal(len(x_scale) + 1, name="scale_distance")
-    m.d.comb += distance.eq(x_scale - y_scale)
-    m.submodules.align = shifter = ShiftRightSticky(sig_w + 2, len(distance))
-    m.d.comb += [shifter.value.eq(Cat(C(0, 2), y_sig)), shifter.amount.eq(distance)]
-    return dict(sign=x_sign, scale=x_scale, x=x_sig, y=Cat(shifter.sticky, shifter.result),
-                subtract=x_sign ^ y_sign, nar=s["nar"])
+    """``order`` and ``shift_smaller`` in one stage."""
+    return shift_smaller(m, order(m, s, sig_w), sig_w)
 
 
 def add_significands(m, s, sig_w):

@@ -39,10 +39,10 @@ from amaranth import *
 from amaranth.lib import enum
 
 from ..common.divsqrt import DivSqrtIterative, div_steps, sqrt_steps
-from ..common.params import check_bool, check_int
-from ..common.pipeline import PipelinedUnit
+from ..common.params import check_bool
 from . import add, mul
-from .codec import PositDecoder, PositEncoder, check_format
+from .codec import PositDecoder, PositEncoder
+from .unit import PositUnit
 from .quire import QuireAccumulate, QuireRound
 
 
@@ -86,7 +86,7 @@ GROUPS = {
 _QUIRE_WRITES = (PositOp.QCLR, PositOp.QMADD, PositOp.QMSUB, PositOp.QADD, PositOp.QSUB)
 
 
-class PositALU(PipelinedUnit):
+class PositALU(PositUnit):
     """posit<N, ES> ALU with the quire; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
@@ -95,31 +95,18 @@ class PositALU(PipelinedUnit):
     """
 
     def __init__(self, *, N=32, ES=2, depth=1, addsub=True, mul=True, divsqrt=True, misc=True, quire=True):
-        fmt = check_format("PositALU", N, ES)
-        check_int("PositALU", "depth", depth, 0, len(CUT_POINTS))
         groups = dict(addsub=addsub, mul=mul, divsqrt=divsqrt, misc=misc, quire=quire)
         for name, value in groups.items():
             check_bool("PositALU", name, value)
         if not any(groups.values()):
             raise ValueError(f"PositALU: at least one op group must be built ({', '.join(GROUPS)})")
-        self.N, self.ES, self.depth = N, ES, depth
-        self.fbits = fmt.fbits
-        self.format = fmt
+        super().__init__("PositALU", N=N, ES=ES, depth=depth, cuts=CUT_POINTS, op=PositOp)
         self.groups = groups
         self.built_ops = tuple(op for name, ops in GROUPS.items() if groups[name] for op in ops)
-        self.extra_cycles = {"DIV": div_steps(fmt.fbits + 1) + 1,
-                             "SQRT": sqrt_steps(fmt.fbits + 1) + 1} if divsqrt else {}
+        self.extra_cycles = {"DIV": div_steps(self.fbits + 1) + 1,
+                             "SQRT": sqrt_steps(self.fbits + 1) + 1} if divsqrt else {}
         for name, value in groups.items():
             setattr(self, name, value)
-        super().__init__(
-            inputs={
-                "op": PositOp,
-                "a": N,
-                "b": N,
-            },
-            outputs={
-                "result": N,
-            })
 
     def elaborate(self, platform):
         m = Module()

@@ -19,7 +19,8 @@ from ..common.params import check_int
 from ..common.shift import ShiftRightSticky
 
 
-__all__ = ["PositDecoder", "PositEncoder", "check_format", "regime_width", "scale_width"]
+__all__ = ["PositDecoder", "PositRegimeRun", "PositFields", "PositEncoder", "PositLayout", "PositRound",
+           "check_format", "regime_width", "scale_width", "decode_pair", "encode"]
 
 
 def check_format(owner, n, es):
@@ -59,7 +60,9 @@ class PositDecoder(wiring.Component):
     reading as 1) and the value ``2**scale * (-2 + f)`` with its own fraction
     bits f, so only the fraction is negated afterwards: ``|sig| = 1 + (1 -
     f)``, one binade up when f = 0.  Which one maps to fewer LUTs depends on
-    the unit around it (yosys' abc9 maps for delay).  Combinational.
+    the unit around it (yosys' abc9 maps for delay).  Combinational: the two
+    halves ``PositRegimeRun`` (the count) and ``PositFields`` (the shift and
+    the fields), which a unit may put on either side of a pipeline register.
     """
 
     def __init__(self, n, es=2, *, negate_pattern=False):
@@ -80,27 +83,95 @@ class PositDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        n, es, kw, fbits = self.n, self.es, regime_width(self.n), self.fbits
+        m.submodules.regime = regime = PositRegimeRun(self.n, self.es, negate_pattern=self.negate_pattern)
+        m.submodules.fields = fields = PositFields(self.n, self.es, negate_pattern=self.negate_pattern)
+        m.d.comb += [
+            regime.posit.eq(self.posit),
+            fields.negative.eq(self.posit[self.n - 1]),
+            fields.body.eq(regime.magnitude if self.negate_pattern else self.posit[:self.n - 1]),
+            *([fields.run.eq(regime.run)] if self.n > 2 else []),
+            self.sign.eq(fields.sign),
+            self.zero.eq(fields.zero),
+            self.nar.eq(fields.nar),
+            self.scale.eq(fields.scale),
+            self.sig.eq(fields.sig),
+            self.magnitude.eq(regime.magnitude),
+        ]
+        return m
+
+
+class PositRegimeRun(wiring.Component):
+    """First half of ``PositDecoder``: the magnitude's pattern and the regime's run length.
+
+    Ports: ``posit`` In(n); ``magnitude`` Out(n - 1) (``|x|`` without its sign
+    bit); ``run`` Out(regime_width - 1): the leading-zero count of the bits after
+    the first regime bit XOR that bit (of the magnitude's pattern with
+    ``negate_pattern``).  Combinational.
+    """
+
+    def __init__(self, n, es=2, *, negate_pattern=False):
+        check_format("PositRegimeRun", n, es)
+        self.n, self.negate_pattern = n, negate_pattern
+        super().__init__({
+            "posit":     In(n),
+            "magnitude": Out(n - 1),
+            **({"run": Out(regime_width(n) - 1)} if n > 2 else {}),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n
         sign = self.posit[n - 1]
-        magnitude = Signal(n - 1, name="magnitude")
-        m.d.comb += magnitude.eq((self.posit[:n - 1] ^ sign.replicate(n - 1)) + sign)
-        body = magnitude if self.negate_pattern else self.posit[:n - 1]
+        m.d.comb += self.magnitude.eq((self.posit[:n - 1] ^ sign.replicate(n - 1)) + sign)
+        body = self.magnitude if self.negate_pattern else self.posit[:n - 1]
+        if n > 2:
+            m.submodules.lzc = lzc = LeadingZeroCount(n - 2)
+            m.d.comb += [
+                lzc.value.eq(body[:n - 2] ^ body[n - 2].replicate(n - 2)),
+                self.run.eq(lzc.count),
+            ]
+        return m
+
+
+class PositFields(wiring.Component):
+    """Second half of ``PositDecoder``: from the pattern and its run length, the decoded fields.
+
+    Ports: ``negative`` In(1), the pattern's top bit; ``body`` In(n - 1), the
+    pattern's other bits (with ``negate_pattern``: ``PositRegimeRun``'s
+    ``magnitude``); ``run`` In, ``PositRegimeRun``'s count; ``sign``, ``zero``,
+    ``nar``, ``scale``, ``sig`` Out as ``PositDecoder`` describes them.
+    Combinational.
+    """
+
+    def __init__(self, n, es=2, *, negate_pattern=False):
+        fmt = check_format("PositFields", n, es)
+        self.n, self.es, self.fbits = n, es, fmt.fbits
+        self.negate_pattern = negate_pattern
+        super().__init__({
+            "negative":  In(1),
+            "body":      In(n - 1),
+            **({"run": In(regime_width(n) - 1)} if n > 2 else {}),
+            "sign":      Out(1),
+            "zero":      Out(1),
+            "nar":       Out(1),
+            "scale":     Out(signed(scale_width(n, es))),
+            "sig":       Out(fmt.fbits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n, es, kw, fbits = self.n, self.es, regime_width(self.n), self.fbits
+        sign = self.negative
+        body = self.body
         field_sign = C(0, 1) if self.negate_pattern else sign
         special = Signal(name="special")
         m.d.comb += special.eq(~body.any())
         first = body[n - 2]
-        rest = body[:n - 2]
-        run = C(0, 0)
+        run = self.run if n > 2 else C(0, 0)
         tail = C(0, 0)
         if n > 2:
-            run = Signal(kw - 1, name="run_after_first")
-            m.submodules.lzc = lzc = LeadingZeroCount(n - 2)
             shifted = Signal(n - 2, name="after_regime")
-            m.d.comb += [
-                lzc.value.eq(rest ^ first.replicate(n - 2)),
-                run.eq(lzc.count),
-                shifted.eq(rest << lzc.count),
-            ]
+            m.d.comb += shifted.eq(body[:n - 2] << run)
             tail = shifted[:n - 3]
         # The fields of a negative pattern p decode as those of ~p (whose run has the same
         # length) with the fraction bits left as they are: the value is 2**scale(~p) * (-2 + f).
@@ -126,7 +197,6 @@ class PositDecoder(wiring.Component):
             self.nar.eq(special & sign),
             self.scale.eq(scale),
             self.sig.eq(Cat(frac, ~special)),
-            self.magnitude.eq(magnitude),
         ]
         return m
 
@@ -149,7 +219,9 @@ class PositEncoder(wiring.Component):
     filled with ``r``; only the top n - 2 - es fraction bits can reach the
     kept bits or the round bit, the rest go straight to the sticky bit.  A
     negative result is ``~(t + up) + 1 = ~t + ~up``, so rounding and negation
-    share one adder.  Combinational.
+    share one adder.  Combinational: the two halves ``PositLayout`` (the
+    string) and ``PositRound`` (the rounding adder), which a unit may put on
+    either side of a pipeline register.
     """
 
     def __init__(self, n, es=2, *, frac_width, scale_width):
@@ -170,12 +242,48 @@ class PositEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.layout = layout = PositLayout(self.n, self.es, frac_width=self.frac_width,
+                                                   scale_width=self.scale_width)
+        m.submodules.round = rnd = PositRound(self.n)
+        m.d.comb += [
+            layout.scale.eq(self.scale), layout.frac.eq(self.frac), layout.sticky.eq(self.sticky),
+            rnd.sign.eq(self.sign), rnd.zero.eq(self.zero), rnd.nar.eq(self.nar),
+            rnd.kept.eq(layout.kept), rnd.round_bit.eq(layout.round_bit), rnd.sticky.eq(layout.sticky_all),
+            rnd.over.eq(layout.over), rnd.under.eq(layout.under),
+            self.posit.eq(rnd.posit),
+        ]
+        return m
+
+
+class PositLayout(wiring.Component):
+    """First half of ``PositEncoder``: the magnitude's string cut to n - 1 bits, a round and a sticky bit.
+
+    Ports: ``scale``, ``frac``, ``sticky`` In as for ``PositEncoder``; ``kept``
+    Out(n - 1), ``round_bit``, ``sticky_all`` Out(1); ``over``, ``under``
+    Out(1): the scale is beyond maxpos / below minpos.  Combinational.
+    """
+
+    def __init__(self, n, es=2, *, frac_width, scale_width):
+        check_format("PositLayout", n, es)
+        self.n, self.es = n, es
+        self.frac_width, self.scale_width = frac_width, scale_width
+        super().__init__({
+            "scale":      In(signed(scale_width)),
+            "frac":       In(frac_width),
+            "sticky":     In(1),
+            "kept":       Out(n - 1),
+            "round_bit":  Out(1),
+            "sticky_all": Out(1),
+            "over":       Out(1),
+            "under":      Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
         n, es, fw = self.n, self.es, self.frac_width
         kw = regime_width(n)
         max_scale = (n - 2) << es
-        over = Signal(name="over")
-        under = Signal(name="under")
-        m.d.comb += [over.eq(self.scale > max_scale), under.eq(self.scale < -max_scale)]
+        m.d.comb += [self.over.eq(self.scale > max_scale), self.under.eq(self.scale < -max_scale)]
 
         k = Signal(signed(kw), name="k")
         m.d.comb += k.eq(self.scale >> es)
@@ -192,18 +300,90 @@ class PositEncoder(wiring.Component):
         m.submodules.layout = layout = ShiftRightSticky(width, len(amount), fill=True)
         m.d.comb += [layout.value.eq(word), layout.amount.eq(amount), layout.fill.eq(~k_neg)]
         string = layout.result
-        kept = string[width - (n - 1):]
-        round_bit = string[width - n]
-        sticky = Signal(name="sticky_all")
-        m.d.comb += sticky.eq(self.sticky | dropped | layout.sticky | string[:width - n].any())
+        m.d.comb += [
+            self.kept.eq(string[width - (n - 1):]),
+            self.round_bit.eq(string[width - n]),
+            self.sticky_all.eq(self.sticky | dropped | layout.sticky | string[:width - n].any()),
+        ]
+        return m
 
+
+class PositRound(wiring.Component):
+    """Second half of ``PositEncoder``: round to nearest even on the pattern, saturate, negate.
+
+    Ports: ``kept``, ``round_bit``, ``sticky``, ``over``, ``under`` In
+    (``PositLayout``'s outputs), ``sign``, ``zero``, ``nar`` In(1); ``posit``
+    Out(n).  Combinational.
+    """
+
+    def __init__(self, n):
+        check_int("PositRound", "n", n, 2)
+        self.n = n
+        super().__init__({
+            "kept":      In(n - 1),
+            "round_bit": In(1),
+            "sticky":    In(1),
+            "over":      In(1),
+            "under":     In(1),
+            "sign":      In(1),
+            "zero":      In(1),
+            "nar":       In(1),
+            "posit":     Out(n),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n
         body = Signal(n - 1, name="body")
         up = Signal(name="round_up")
         m.d.comb += [
-            body.eq(Mux(over, (1 << (n - 1)) - 1, Mux(under, 1, kept))),
-            up.eq(round_bit & (sticky | kept[0]) & ~over & ~under),
+            body.eq(Mux(self.over, (1 << (n - 1)) - 1, Mux(self.under, 1, self.kept))),
+            up.eq(self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under),
         ]
         signed_result = Signal(n, name="signed_result")
         m.d.comb += signed_result.eq((Cat(body, C(0, 1)) ^ self.sign.replicate(n)) + (up ^ self.sign))
         m.d.comb += self.posit.eq(Mux(self.nar, 1 << (n - 1), Mux(self.zero, 0, signed_result)))
         return m
+
+
+def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, **carry):
+    """Decodes posits ``a`` and ``b`` with pipeline cut point ``regime`` between the two halves.
+
+    Returns a dict: ``a`` and ``b`` (objects with the ``PositDecoder`` outputs
+    but ``magnitude``), ``a_larger`` (``|a| >= |b|``, compared before the cut)
+    and the ``carry`` values after the cut.
+    """
+    halves = {}
+    for name, posit in (("a", a), ("b", b)):
+        regime = PositRegimeRun(n, es, negate_pattern=negate_pattern)
+        m.submodules[f"regime_{name}"] = regime
+        m.d.comb += regime.posit.eq(posit)
+        halves[name] = (posit, regime)
+    (pa, ra), (pb, rb) = halves["a"], halves["b"]
+    runs = dict(a_run=ra.run, b_run=rb.run) if n > 2 else {}
+    body = (lambda p, r: r.magnitude) if negate_pattern else (lambda p, r: p[:n - 1])
+    s = pipe.cut("regime", a_negative=pa[n - 1], b_negative=pb[n - 1], a_body=body(pa, ra), b_body=body(pb, rb),
+                 a_larger=ra.magnitude >= rb.magnitude, **runs, **carry)
+    out = {key: s[key] for key in carry}
+    out["a_larger"] = s["a_larger"]
+    for name in ("a", "b"):
+        fields = PositFields(n, es, negate_pattern=negate_pattern)
+        m.submodules[f"fields_{name}"] = fields
+        m.d.comb += [fields.negative.eq(s[f"{name}_negative"]), fields.body.eq(s[f"{name}_body"])]
+        if n > 2:
+            m.d.comb += fields.run.eq(s[f"{name}_run"])
+        out[name] = fields
+    return out
+
+
+def encode(m, pipe, n, es, s):
+    """The posit of encoder fields ``s`` (sign, scale, frac, sticky, zero, nar), with pipeline cut
+    point ``layout`` between ``PositLayout`` and ``PositRound``."""
+    layout = PositLayout(n, es, frac_width=len(Value.cast(s["frac"])), scale_width=len(Value.cast(s["scale"])))
+    m.submodules.layout = layout
+    m.d.comb += [layout.scale.eq(s["scale"]), layout.frac.eq(s["frac"]), layout.sticky.eq(s["sticky"])]
+    s = pipe.cut("layout", sign=s["sign"], zero=s["zero"], nar=s["nar"], kept=layout.kept,
+                 round_bit=layout.round_bit, sticky=layout.sticky_all, over=layout.over, under=layout.under)
+    m.submodules.round = rnd = PositRound(n)
+    m.d.comb += [getattr(rnd, key).eq(value) for key, value in s.items()]
+    return rnd.posit

@@ -10,42 +10,34 @@ significands (M = fbits + 1, hidden bit included) exactly into 2M bits -> one
 normalizing step (the product of two significands in [1, 2) is in [1, 4)) ->
 encode and round, the product's low bits folded into the sticky bit.  Pipeline
 cut points in fill order: ``product`` (after the multiplier), ``decode``,
-``operands``.  Latency is ``depth + 1``.
+``operands``, ``regime`` (inside the decoders, after the regime run count),
+``layout`` (inside the encoder, before the rounding adder), ``partial``
+(between the DSP-sized partial products and their sum).  Latency is
+``depth + 1``.
 """
 
 from amaranth import *
 
-from ..common.params import check_int
-from ..common.pipeline import PipelinedUnit
-from .codec import PositDecoder, PositEncoder, check_format
+from .codec import decode_pair, encode
+from .unit import PositUnit
 
 
-__all__ = ["PositMul", "CUT_POINTS", "decoded_operands", "multiply", "normalize_product"]
+__all__ = ["PositMul", "CUT_POINTS", "decoded_operands", "partial_products", "sum_partials", "multiply",
+           "normalize_product"]
 
 
-CUT_POINTS = ("product", "decode", "operands")
+CUT_POINTS = ("product", "decode", "operands", "regime", "layout", "partial")
 
 
-class PositMul(PipelinedUnit):
+class PositMul(PositUnit):
     """posit<N, ES> multiplier; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
-    registers, 0..3; latency = depth + 1).
+    registers, 0..6; latency = depth + 1).
     """
 
     def __init__(self, *, N=32, ES=2, depth=1):
-        fmt = check_format("PositMul", N, ES)
-        check_int("PositMul", "depth", depth, 0, len(CUT_POINTS))
-        self.N, self.ES, self.depth = N, ES, depth
-        self.fbits = fmt.fbits
-        super().__init__(
-            inputs={
-                "a": N,
-                "b": N,
-            },
-            outputs={
-                "result": N,
-            })
+        super().__init__("PositMul", N=N, ES=ES, depth=depth, cuts=CUT_POINTS)
 
     def elaborate(self, platform):
         m = Module()
@@ -54,19 +46,17 @@ class PositMul(PipelinedUnit):
 
         s = pipe.cut("operands", a=self.a, b=self.b)
         # Negating the patterns first maps to fewer LUTs here (the product is the long path).
-        m.submodules.decode_a = da = PositDecoder(n, es, negate_pattern=True)
-        m.submodules.decode_b = db = PositDecoder(n, es, negate_pattern=True)
-        m.d.comb += [da.posit.eq(s["a"]), db.posit.eq(s["b"])]
-        s = pipe.cut("decode", **decoded_operands(da, db))
-        s = pipe.cut("product", **multiply(m, s, sig_w))
+        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=True)
+        s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"]))
+        if pipe.registered("partial"):
+            s = pipe.cut("partial", **partial_products(m, s, sig_w))
+            s = pipe.cut("product", **sum_partials(m, s, sig_w))
+        else:
+            # One product: yosys maps it to fewer LUTs than the explicit sum of partial products.
+            s = pipe.cut("partial", **s)
+            s = pipe.cut("product", **multiply(m, s, sig_w))
         s = normalize_product(s, sig_w)
-
-        m.submodules.encode = enc = PositEncoder(n, es, frac_width=2 * sig_w - 1, scale_width=len(s["scale"]))
-        m.d.comb += [
-            enc.sign.eq(s["sign"]), enc.scale.eq(s["scale"]), enc.frac.eq(s["frac"]),
-            enc.sticky.eq(0), enc.zero.eq(s["zero"]), enc.nar.eq(s["nar"]),
-        ]
-        pipe.output(self.result.eq(enc.posit))
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)))))
         return m
 
 
@@ -78,8 +68,37 @@ def decoded_operands(da, db):
                 a_sig=da.sig, b_sig=db.sig, zero=da.zero | db.zero, nar=da.nar | db.nar)
 
 
+# Significands wider than one 18x18 DSP multiplier are split at this bit into low and high parts.
+PARTIAL_SPLIT = 18
+
+
+def partial_products(m, s, sig_w):
+    """The significands' partial products ``a_i * b_j`` (parts split at ``PARTIAL_SPLIT``), each
+    small enough for one DSP multiplier, so a pipeline register can go between them and their sum."""
+    lo = min(sig_w, PARTIAL_SPLIT)
+    parts = lambda x: [x[:lo]] + ([x[lo:]] if sig_w > lo else [])
+    partials = {}
+    for i, a in enumerate(parts(s["a_sig"])):
+        for j, b in enumerate(parts(s["b_sig"])):
+            p = Signal(len(a) + len(b), name=f"partial_{i}{j}")
+            m.d.comb += p.eq(a * b)
+            partials[f"partial_{i}{j}"] = p
+    return dict(sign=s["sign"], scale=s["scale"], zero=s["zero"], nar=s["nar"], **partials)
+
+
+def sum_partials(m, s, sig_w):
+    """The exact 2 * sig_w-bit product of the significands (in [1, 4) with 2 * sig_w - 2 fraction
+    bits) from ``partial_products``."""
+    product = Signal(2 * sig_w, name="product")
+    terms = [s[key] << (PARTIAL_SPLIT * (int(key[-2]) + int(key[-1])))
+             for key in s if key.startswith("partial_")]
+    m.d.comb += product.eq(sum(terms))
+    return dict(sign=s["sign"], scale=s["scale"], product=product, zero=s["zero"], nar=s["nar"])
+
+
 def multiply(m, s, sig_w):
-    """The exact 2 * sig_w-bit product of the significands (in [1, 4) with 2 * sig_w - 2 fraction bits)."""
+    """The exact product in one stage, as one multiplication (``partial_products`` and
+    ``sum_partials`` give the same bits in two)."""
     product = Signal(2 * sig_w, name="product")
     m.d.comb += product.eq(s["a_sig"] * s["b_sig"])
     return dict(sign=s["sign"], scale=s["scale"], product=product, zero=s["zero"], nar=s["nar"])
