@@ -14,7 +14,8 @@ cut points in fill order: ``sum`` (after the add), ``decode``, ``normalize``,
 ``align`` (after the alignment shift), ``operands``, ``regime`` (inside the
 decoders, after the regime run count), ``layout`` (inside the encoder, before
 the rounding adder), ``distance`` (after the ordering and the scale
-difference, before the alignment shift).  Latency is ``depth + 1``.
+difference, before the alignment shift), ``count`` (after the sum's
+leading-zero count, before its shift).  Latency is ``depth + 1``.
 """
 
 from amaranth import *
@@ -27,10 +28,10 @@ from .unit import PositUnit
 
 
 __all__ = ["PositAddOp", "PositAdd", "CUT_POINTS", "decoded_operands", "order", "shift_smaller", "align",
-           "add_significands", "normalize"]
+           "add_significands", "count_leading_zeros", "shift_out_leading_one", "normalize"]
 
 
-CUT_POINTS = ("sum", "decode", "normalize", "align", "operands", "regime", "layout", "distance")
+CUT_POINTS = ("sum", "decode", "normalize", "align", "operands", "regime", "layout", "distance", "count")
 
 
 class PositAddOp(enum.Enum, shape=1):
@@ -42,7 +43,7 @@ class PositAdd(PositUnit):
     """posit<N, ES> adder/subtractor; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
-    registers, 0..8; latency = depth + 1).
+    registers, 0..9; latency = depth + 1).
     """
 
     def __init__(self, *, N=32, ES=2, depth=1):
@@ -54,13 +55,16 @@ class PositAdd(PositUnit):
         pipe = self.pipeline(m, CUT_POINTS)
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
-        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], op=s["op"])
+        # Unpipelined, decoding the patterns as they are maps to fewer LUTs; with a register inside
+        # the decoders, negating first leaves the second half without its adder (the shorter path).
+        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=pipe.registered("regime"), op=s["op"])
         subtract = Value.cast(decoded["op"]) == PositAddOp.SUB.value
         s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"], subtract, decoded["a_larger"]))
         s = pipe.cut("distance", **order(m, s, sig_w))
         s = pipe.cut("align", **shift_smaller(m, s, sig_w))
         s = pipe.cut("sum", **add_significands(m, s, sig_w))
-        s = pipe.cut("normalize", **normalize(m, s, sig_w))
+        s = pipe.cut("count", **count_leading_zeros(m, s, sig_w))
+        s = pipe.cut("normalize", **shift_out_leading_one(m, s, sig_w))
         pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)))))
         return m
 
@@ -118,10 +122,21 @@ def add_significands(m, s, sig_w):
     return dict(sign=s["sign"], scale=s["scale"], total=total[1:], nar=s["nar"])
 
 
-def normalize(m, s, sig_w):
-    """Shifts the sum's leading one out of the top; ``frac`` (sig_w + 3 bits) is what lies below it."""
+def count_leading_zeros(m, s, sig_w):
+    """The sum's leading-zero count (``zero`` when the sum is 0)."""
     m.submodules.lzc = lzc = LeadingZeroCount(sig_w + 4)
+    m.d.comb += lzc.value.eq(s["total"])
+    return dict(s, count=lzc.count, zero=lzc.zero)
+
+
+def shift_out_leading_one(m, s, sig_w):
+    """Shifts the sum's leading one out of the top; ``frac`` (sig_w + 3 bits) is what lies below it."""
     frac = Signal(sig_w + 3, name="normalized_frac")
-    m.d.comb += [lzc.value.eq(s["total"]), frac.eq(s["total"] << lzc.count)]
-    scale = s["scale"] + 1 - lzc.count
-    return dict(sign=s["sign"], scale=scale, frac=frac, zero=lzc.zero, nar=s["nar"])
+    m.d.comb += frac.eq(s["total"] << s["count"])
+    scale = s["scale"] + 1 - s["count"]
+    return dict(sign=s["sign"], scale=scale, frac=frac, zero=s["zero"], nar=s["nar"])
+
+
+def normalize(m, s, sig_w):
+    """``count_leading_zeros`` and ``shift_out_leading_one`` in one stage."""
+    return shift_out_leading_one(m, count_leading_zeros(m, s, sig_w), sig_w)
