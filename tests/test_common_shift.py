@@ -83,12 +83,9 @@ def test_normalize_limited_exhaustive(width):
 
 @pytest.mark.parametrize("width,keep,limited", [(7, 3, True), (8, 2, False), (80, 8, False), (76, 11, True)])
 def test_normalize_sticky_is_the_or_of_the_bits_shifted_below_the_kept_ones(width, keep, limited):
-    """Exhaustive at 7 and 8 bits (thermometer mask); at 80 and 76 bits (more than
-    THERMOMETER_MAX dropped: the lowest-set-bit method) every single bit, every pair of bits
-    and random values."""
+    """Exhaustive at 7 and 8 bits; at 80 and 76 bits every single bit, every pair of bits and
+    random values."""
     import random
-    from hdl.common.shift import THERMOMETER_MAX
-    assert (width - keep > THERMOMETER_MAX) == (width > 64)
     dut = Normalize(width, limited=limited, keep=keep, sticky=True)
     if width <= 8:
         values = list(range(1 << width))

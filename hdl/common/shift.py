@@ -83,10 +83,6 @@ class ShiftRightSticky(wiring.Component):
         return m
 
 
-# Normalize's sticky bit: the widest dropped part a thermometer mask covers (wider: the lowest set bit).
-THERMOMETER_MAX = 64
-
-
 class Normalize(wiring.Component):
     """Left shift that brings the leading one of ``value`` to the MSB.
 
@@ -99,11 +95,8 @@ class Normalize(wiring.Component):
     and ``shift = min(leading_zeros, limit)``; the MSB of ``result`` is then 1
     only when the limit was not reached.  With ``keep=K`` only the top K bits of
     the shifted value are produced (``result`` Out(K)), and with ``sticky=True``
-    also ``sticky`` Out(1), the OR of the bits shifted below them, from the
-    unshifted value, so only the top bits are shifted: up to
-    ``THERMOMETER_MAX`` dropped bits by a thermometer mask, beyond that by the
-    lowest set bit (``v ^ (v - 1)`` is ones up to it, one carry chain, and one
-    bit of it is selected: a set bit lies below position j unless bit j is 1).
+    also ``sticky`` Out(1), the OR of the bits shifted below them (from the
+    unshifted value with a thermometer mask, so only the top bits are shifted).
     Combinational.
     """
 
@@ -149,16 +142,6 @@ class Normalize(wiring.Component):
             # Bits below the kept ones after a shift by s are those below w - keep - s before it.
             below = Signal(range(w + 1), name="sticky_bits")
             m.d.comb += below.eq(Mux(self.shift > w - keep, 0, (w - keep) - self.shift))
-            if w - keep <= THERMOMETER_MAX:
-                mask = Cat(*(below > i for i in range(w - keep)))
-                m.d.comb += self.sticky.eq((self.value[:w - keep] & mask).any())
-            else:
-                # Ones at and below the lowest set bit of the dropped part, and above them a 1
-                # only if it is all zero: then bit j is 0 exactly when a set bit lies below j.
-                low = self.value[:w - keep]
-                up_to_lowest = Signal(w - keep + 1, name="up_to_lowest_one")
-                m.d.comb += [
-                    up_to_lowest.eq(Cat(low ^ (low - 1), ~low.any())),
-                    self.sticky.eq(~up_to_lowest.bit_select(below, 1)),
-                ]
+            mask = Cat(*(below > i for i in range(w - keep)))
+            m.d.comb += self.sticky.eq((self.value[:w - keep] & mask).any())
         return m
