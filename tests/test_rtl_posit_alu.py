@@ -19,7 +19,7 @@ from golden import posit
 from hdl.common.divsqrt import DivSqrtIterative, div_steps, sqrt_steps
 from hdl.posit.alu import GROUPS, PositALU, PositOp
 from hdl.registry import RegistryError, get_unit
-from sim.runner import simulate
+from test_rtl_posit import all_pairs, run as run_unit
 
 
 ALU = get_unit("posit_alu")
@@ -27,17 +27,7 @@ ONLY = {name: {other: other == name for other in GROUPS} for name in GROUPS}
 
 
 def run(overrides, seed, **kw):
-    params = ALU.resolve(overrides)
-    result = simulate(ALU, params, seed=seed, log=lambda *a: None, **kw)
-    print(result.summary())
-    assert result.ok, result.summary()
-    return result
-
-
-def all_pairs(n):
-    patterns = np.arange(1 << n, dtype=np.uint64)
-    a, b = np.meshgrid(patterns, patterns, indexing="ij")
-    return a.ravel(), b.ravel()
+    return run_unit(ALU, overrides, seed, **kw)
 
 
 # -- cocotb + Verilator ----------------------------------------------------------
