@@ -11,10 +11,14 @@ The product sum S is exact: for K = 1 it is the product itself, with its own
 exponent; for K >= 2 every product is placed by its exponent into one
 fixed-point frame spanning the whole product range of the source format (so
 two products never lose bits to each other, whatever their exponents), which
-limits K >= 2 to sources whose frame is at most ``MAX_FRAME_BITS`` wide (fp8,
-fp16; not bf16).  When c's whole range fits into that frame too (fp8 sources into
+is done for K >= 2 when that frame is at most ``MAX_FRAME_BITS`` wide (fp8,
+fp16 sources).  When c's whole range fits into that frame too (fp8 sources into
 fp16), c is placed by its exponent as well and the sum is exact to the last bit
-(a Kulisch-style accumulator of K + 1 terms).  Otherwise ``c`` is added as in a classic FMA: the window holds S
+(a Kulisch-style accumulator of K + 1 terms).  For K = 2 with wider sources
+(bf16, 522-bit frame) the two products and c go to ``ThreeTermSum``
+(``hdl/common/three_term_sum.py``): sorted by exponent, added in two windows
+with one sticky term at most, t3 alone when t1 + t2 cancel exactly.
+Otherwise ``c`` is added as in a classic FMA: the window holds S
 exactly with ``P + 3`` bits above and below it (P the destination precision);
 c is shifted right from the top of the window and its bits below the window
 become a sticky bit with c's sign; when c lies wholly above the window S
@@ -35,9 +39,10 @@ from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import FloatNormalize, FloatRound, exponent_shape, unpack
+from .common.float import FloatNormalize, FloatRound, exponent_shape, normalize_unpacked, unpack
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
+from .common.three_term_sum import ThreeTermSum, negate_if
 
 
 __all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "fused_dot"]
@@ -55,11 +60,6 @@ def frame_bits(src, terms):
     """Width of the exact product-sum frame of ``terms`` products of ``src`` values."""
     span = 2 * (src.emax - src.emin)
     return span + 2 * src.precision + (terms - 1).bit_length()
-
-
-def _negate_if(negate, value):
-    """``-value`` when ``negate`` else ``value``, as ``(value ^ negate...) + negate`` (one adder, no mux)."""
-    return (Cat(value, C(0, 1)) ^ negate.replicate(len(value) + 1)).as_signed() + negate
 
 
 def exact_frame_bits(src, dst, terms):
@@ -107,76 +107,102 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
     c_signed = Cat(c[:dst.width - 1], c_sign)
     tags = Cat(nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, uc.zero)
 
-    # Exact product sum S = s_value * 2**s_exponent.
-    p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
-    products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
     p_lo, p_hi = 2 * (src.emin - src.man_bits), 2 * (src.emax - src.man_bits)
-    if k == 1:
-        s_bits = 2 * p_src
-        s_value = Signal(signed(s_bits + 1), name="product")
-        s_exponent = Signal(xshape, name="product_exponent")
-        m.d.comb += [s_value.eq(Mux(p_sign[0], -products[0], products[0])), s_exponent.eq(p_exp[0])]
-        s_lo, s_hi = p_lo, p_hi
-    else:
-        s_bits = frame_bits(src, k)
-        s_value = Signal(signed(s_bits + 1), name="product_sum")
-        placed = []
-        for i, (prod, exp, sign) in enumerate(zip(products, p_exp, p_sign)):
-            offset = Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}")
-            m.d.comb += offset.eq(exp - p_lo)
-            term = Signal(signed(s_bits + 1), name=f"frame_term{i}")
-            m.d.comb += term.eq(Mux(sign, -(prod << offset), prod << offset))
-            placed.append(term)
-        m.d.comb += s_value.eq(sum(placed))
-        s_exponent = C(p_lo, xshape)
-        s_lo = s_hi = p_lo
-
     c_lo, c_hi = dst.emin - dst.man_bits, dst.emax - dst.man_bits
-    variable = {"s_exponent": s_exponent} if k == 1 else {}
-    s = pipe.cut("products", s_value=s_value, c_significand=uc.significand, c_exponent=uc.exponent,
-                 c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags, **variable)
-    s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
-    s_exponent = s.get("s_exponent", s_exponent)
-
-    if k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS:
-        # c lies inside one frame with the products: place it by its exponent, nothing is lost.
-        lo = min(p_lo, c_lo)
-        top = exact_frame_bits(src, dst, k)
-        offset = Signal(range(c_hi - lo + 1), name="c_offset")
-        m.d.comb += offset.eq(s["c_exponent"] - lo)
-        c_term = Signal(top, name="c_placed")
-        m.d.comb += c_term.eq(s["c_significand"] << offset)
-        total = Signal(signed(top + 1), name="total")
-        m.d.comb += total.eq((s_value << (p_lo - lo)) + _negate_if(s["c_sign"], c_term))
-        window_exponent = C(lo, xshape)
-        window_lo = window_hi = lo
-        s_zero = C(0, 1)
-        width = top
-    else:
-        # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
-        guard = p_dst + 3
-        top = guard + s_bits + guard
-        shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
-        shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
-        m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
-        # Static range checks keep comparisons that cannot change out of the Verilog.
-        c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
-        amount = Mux(shift > top, top, shift) if shift_hi > top else shift
-        m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
+    if k == 2 and frame_bits(src, k) > MAX_FRAME_BITS:
+        # Wide sources (bf16): the two products and c as three normalized terms of any exponents.
+        ua = [normalize_unpacked(m, x, src, f"a{i}") for i, x in enumerate(ua)]
+        ub = [normalize_unpacked(m, x, src, f"b{i}") for i, x in enumerate(ub)]
+        uc = normalize_unpacked(m, uc, dst, "c")
+        p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
+        products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+        q = max(2 * p_src, p_dst)
+        s = pipe.cut("products", p0=products[0], p1=products[1], p0_exponent=p_exp[0], p1_exponent=p_exp[1],
+                     p0_sign=p_sign[0], p1_sign=p_sign[1], c_significand=uc.significand, c_exponent=uc.exponent,
+                     c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags)
+        p_lo -= 2 * src.man_bits
+        c_lo -= dst.man_bits
+        m.submodules.terms = terms = ThreeTermSum(q, p_dst, xshape, min(p_lo, c_lo) + q, max(p_hi, c_hi) + q)
         m.d.comb += [
-            align.value.eq(s["c_significand"] << (top - p_dst)),
-            align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
+            terms.sign0.eq(s["p0_sign"]), terms.field0.eq(s["p0"] << (q - 2 * p_src)),
+            terms.top0.eq(s["p0_exponent"] + 2 * p_src),
+            terms.sign1.eq(s["p1_sign"]), terms.field1.eq(s["p1"] << (q - 2 * p_src)),
+            terms.top1.eq(s["p1_exponent"] + 2 * p_src),
+            terms.sign2.eq(s["c_sign"]), terms.field2.eq(s["c_significand"] << (q - p_dst)),
+            terms.top2.eq(s["c_exponent"] + p_dst),
         ]
-        c_term = Cat(align.sticky, align.result)
-        s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
-        total = Signal(signed(top + 3), name="total")
-        m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + _negate_if(s["c_sign"], c_term))
-        window_lo = s_lo - guard - 1
-        window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
-        window_exponent = Signal(xshape, name="window_exponent")
-        m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
-        s_zero = s_value == 0
-        width = top + 2
+        total, window_exponent = terms.total, terms.exponent
+        window_lo, window_hi = terms.exponent_lo, terms.exponent_hi
+        s_zero, width = C(0, 1), len(total) - 1
+        rm, tags = s["rm"], s["tags"]
+    else:
+        p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
+        products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+        if k == 1:
+            s_bits = 2 * p_src
+            s_value = Signal(signed(s_bits + 1), name="product")
+            s_exponent = Signal(xshape, name="product_exponent")
+            m.d.comb += [s_value.eq(Mux(p_sign[0], -products[0], products[0])), s_exponent.eq(p_exp[0])]
+            s_lo, s_hi = p_lo, p_hi
+        else:
+            s_bits = frame_bits(src, k)
+            s_value = Signal(signed(s_bits + 1), name="product_sum")
+            placed = []
+            for i, (prod, exp, sign) in enumerate(zip(products, p_exp, p_sign)):
+                offset = Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}")
+                m.d.comb += offset.eq(exp - p_lo)
+                term = Signal(signed(s_bits + 1), name=f"frame_term{i}")
+                m.d.comb += term.eq(Mux(sign, -(prod << offset), prod << offset))
+                placed.append(term)
+            m.d.comb += s_value.eq(sum(placed))
+            s_exponent = C(p_lo, xshape)
+            s_lo = s_hi = p_lo
+
+        variable = {"s_exponent": s_exponent} if k == 1 else {}
+        s = pipe.cut("products", s_value=s_value, c_significand=uc.significand, c_exponent=uc.exponent,
+                     c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags, **variable)
+        s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
+        s_exponent = s.get("s_exponent", s_exponent)
+
+        if k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS:
+            # c lies inside one frame with the products: place it by its exponent, nothing is lost.
+            lo = min(p_lo, c_lo)
+            top = exact_frame_bits(src, dst, k)
+            offset = Signal(range(c_hi - lo + 1), name="c_offset")
+            m.d.comb += offset.eq(s["c_exponent"] - lo)
+            c_term = Signal(top, name="c_placed")
+            m.d.comb += c_term.eq(s["c_significand"] << offset)
+            total = Signal(signed(top + 1), name="total")
+            m.d.comb += total.eq((s_value << (p_lo - lo)) + negate_if(s["c_sign"], c_term))
+            window_exponent = C(lo, xshape)
+            window_lo = window_hi = lo
+            s_zero = C(0, 1)
+            width = top
+        else:
+            # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
+            guard = p_dst + 3
+            top = guard + s_bits + guard
+            shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
+            shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
+            m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
+            # Static range checks keep comparisons that cannot change out of the Verilog.
+            c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
+            amount = Mux(shift > top, top, shift) if shift_hi > top else shift
+            m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
+            m.d.comb += [
+                align.value.eq(s["c_significand"] << (top - p_dst)),
+                align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
+            ]
+            c_term = Cat(align.sticky, align.result)
+            s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
+            total = Signal(signed(top + 3), name="total")
+            m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + negate_if(s["c_sign"], c_term))
+            window_lo = s_lo - guard - 1
+            window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
+            window_exponent = Signal(xshape, name="window_exponent")
+            m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
+            s_zero = s_value == 0
+            width = top + 2
 
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
     s = pipe.cut("sum", total=total, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)

@@ -34,12 +34,14 @@ def _fused_vectors(src, dst, k, n, rng, directed=()):
     """a, b: (n, k) src patterns; c: dst patterns; rm: 0..7 (2 % reserved).  Directed rows first, then
     corner-value mixes, then random rows of several kinds: uniform bits, moderate exponents,
     subnormal-range operands, products cancelling each other (k = 2), c cancelling the products,
-    and c placed at every offset around the product sum and around the lowest product exponent,
-    where the alignment window of the datapath ends."""
+    c placed at every offset around the product sum and around the lowest product exponent,
+    where the alignment window of the datapath ends, and (k = 2) c cancelling one product exactly
+    or nearly cancelling a product far below the other, which the three-term datapath of wide
+    sources must keep exact."""
     rows = list(directed)[:n]
     m = n - len(rows)
     cs, cd = fp.corner_patterns(src), fp.corner_patterns(dst)
-    kind = rng.choice(8, size=m, p=[0.1, 0.1, 0.2, 0.1, 0.15, 0.1, 0.15, 0.1])
+    kind = rng.choice(10, size=m, p=[0.1, 0.1, 0.15, 0.1, 0.15, 0.1, 0.1, 0.1, 0.05, 0.05])
     spread_s = min(src.bias, 2 * src.man_bits + 4)
     a = _moderate(src, (m, k), rng, spread_s)
     b = _moderate(src, (m, k), rng, spread_s)
@@ -92,6 +94,19 @@ def _fused_vectors(src, dst, k, n, rng, directed=()):
         rounded, _ = fp.fused_dot(a[near], b[near], np.zeros(len(near), U64), src=src, dst=dst, rm=fp.RTZ)
         noise = rng.integers(0, 1 << min(8, dst.man_bits), size=len(near), dtype=U64)
         c[near] = (rounded ^ U64(1 << (dst.width - 1))) ^ noise
+    if k >= 2:
+        # 8: c is minus the first product exactly (when it fits), the second product anywhere, mostly tiny:
+        # the sum is that product alone, however far below the other terms it lies
+        pick = np.flatnonzero(kind == 8)
+        first, _ = fp.fused_dot(a[pick, :1], b[pick, :1], np.zeros(len(pick), U64), src=src, dst=dst, rm=fp.RTZ)
+        c[pick] = first ^ U64(1 << (dst.width - 1))
+        tiny = rng.random(len(pick)) < 0.7
+        a[pick[tiny], 1] &= low | U64(1 << (src.width - 1))
+        # 9: a large first product; the second and c far below it and nearly cancelling each other
+        pick = np.flatnonzero(kind == 9)
+        a[pick, 1] &= low | U64(1 << (src.width - 1))
+        second, _ = fp.fused_dot(a[pick, 1:], b[pick, 1:], np.zeros(len(pick), U64), src=src, dst=dst, rm=fp.RTZ)
+        c[pick] = (second ^ U64(1 << (dst.width - 1))) ^ rng.integers(0, 4, size=len(pick), dtype=U64)
     rm = rng.integers(0, 5, size=m, dtype=U64)
     reserved = rng.random(m) < 0.02
     rm[reserved] = rng.integers(5, 8, size=reserved.sum(), dtype=U64)
@@ -196,7 +211,7 @@ register(Unit(
     ),
     report_sets=tuple({**cfg, "depth": 0, "targets": ("ecp5-85f",)} for cfg in (
         {"fmt": "fp32", "dsp": True}, {"fmt": "fp32", "dsp": False}, {"fmt": "fp16"}, {"fmt": "bf16"},
-        {"fmt": "fp16", "src": "e5m2"}, {"fmt": "fp32", "src": "fp16"},
+        {"fmt": "fp16", "src": "e5m2"}, {"fmt": "fp32", "src": "fp16"}, {"fmt": "fp32", "src": "bf16"},
     )) + ({"fmt": "fp16", "src": "e5m2", "depth": 0, "dsp": False, "targets": ("ice40-up5k",)},),
     sim_copies=4,
 ))
@@ -292,7 +307,7 @@ register(Unit(
     name="exsdotp",
     description="expanding fused dot product a0*b0 + a1*b1 + c (MiniFloat-NN ExSdotp), one rounding",
     params=(
-        Param("src", "format of a0, b0, a1, b1", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16")),
+        Param("src", "format of a0, b0, a1, b1", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16", "bf16")),
         Param("dst", "format of c and the result (twice the source width)", "fp16", kind=str, choices=DST_NAMES),
         Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
               1, min=0, max=len(CUT_POINTS)),
@@ -312,6 +327,7 @@ register(Unit(
         {"src": "e5m2", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},
         {"src": "e4m3", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},
         {"src": "fp16", "dst": "fp32", "depth": 0, "targets": ("ecp5-85f",)},
+        {"src": "bf16", "dst": "fp32", "depth": 0, "targets": ("ecp5-85f",)},
         {"src": "e5m2", "dst": "fp16", "depth": 0, "dsp": False, "targets": ("ice40-up5k",)},
     ),
     report_summary=_exsdotp_report_summary,
@@ -383,7 +399,7 @@ register(Unit(
     name="exsdotp_simd",
     description="register-level ExSdotp of a RISC-V core: FLEN-bit rs1/rs2/rd, one exsdotp per destination lane",
     params=(
-        Param("src", "format of the rs1/rs2 elements", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16")),
+        Param("src", "format of the rs1/rs2 elements", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16", "bf16")),
         Param("dst", "format of the rd/result elements (twice the source width)", "fp16", kind=str,
               choices=DST_NAMES),
         Param("flen", "register width FLEN (32 or 64)", 64, min=32, max=64),

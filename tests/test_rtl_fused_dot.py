@@ -26,6 +26,7 @@ def run(name, overrides, seed, **kw):
     ("exsdotp", {"src": "e4m3fn", "dst": "fp16"}),
     ("exsdotp", {"src": "e5m2", "dst": "bf16"}),
     ("exsdotp", {"src": "fp16", "dst": "fp32"}),
+    ("exsdotp", {"src": "bf16", "dst": "fp32"}),
     ("fma", {"fmt": "fp32"}),
     ("fma", {"fmt": "fp16"}),
     ("fma", {"fmt": "bf16"}),
@@ -48,6 +49,7 @@ def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, 
     ("fma", {"fmt": "bf16", "src": "e4m3", "depth": 3}),
     ("fma", {"fmt": "fp32", "depth": 4}),
     ("exsdotp_simd", {"src": "e4m3", "dst": "bf16", "flen": 32, "depth": 0}),
+    ("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 3}),
 ], ids=str)
 def test_every_pipeline_depth_under_gaps_and_back_pressure(name, overrides, seed):
     run(name, overrides, seed, vectors=20_000, p_gap=0.3, p_stall=0.3)
@@ -83,7 +85,8 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
 @pytest.mark.parametrize("name,overrides,message", [
     ("exsdotp", {"src": "fp16", "dst": "fp16"}, "twice the source width"),
     ("exsdotp", {"src": "e5m2", "dst": "fp32"}, "twice the source width"),
-    ("exsdotp", {"src": "bf16"}, "must be one of e5m2, e4m3, e4m3fn, fp16"),
+    ("exsdotp", {"src": "fp32"}, "must be one of e5m2, e4m3, e4m3fn, fp16, bf16"),
+    ("exsdotp", {"src": "bf16", "dst": "fp16"}, "twice the source width"),
     ("fma", {"fmt": "fp16", "src": "fp32"}, "wider than the destination"),
     ("fma", {"fmt": "e5m2"}, "must be one of fp32, fp16, bf16"),
     ("fma", {"depth": 5}, "integer in 0..4"),
@@ -95,10 +98,20 @@ def test_bad_parameters_name_themselves(name, overrides, message):
         get_unit(name).resolve(overrides)
 
 
-def test_bf16_sources_are_refused_by_the_exsdotp_component_with_a_reason():
-    from hdl.exsdotp import Exsdotp
-    with pytest.raises(ValueError, match="exponent range too wide"):
-        Exsdotp(src=fp.BF16, dst=fp.FP32)
+@pytest.mark.parametrize("rm", range(5))
+def test_a_bf16_product_far_below_two_cancelling_terms_is_the_exact_result(rm, seed):
+    """bf16 -> fp32: 1.0 * 1.0 + 2**-65 * 2**-65 - 1.0 is exactly 2**-130 (an fp32 subnormal), no flags;
+    and 1.0 * 1.0 + 2**-65 * 2**-65 - 2**-100 rounds per mode from just below 1.0 + 2**-130."""
+    one, tiny = 0x3F80, (127 - 65) << 7                          # bf16 1.0, 2**-65
+    inputs = {k: np.array(v, dtype=U64) for k, v in {
+        "op": [0, 0], "a0": [one, one], "b0": [one, one], "a1": [tiny, tiny], "b1": [tiny, tiny],
+        "c": [0xBF800000, 0x8D800000], "rm": [rm, rm]}.items()}  # fp32 -1.0, -2**-100
+    result = run("exsdotp", {"src": "bf16", "dst": "fp32"}, seed, inputs=inputs, copies=1)
+    assert result.checked == 2
+    expected, flags = fp.fused_dot(np.stack([inputs["a0"], inputs["a1"]], 1), np.stack([inputs["b0"], inputs["b1"]], 1),
+                                   inputs["c"], src=fp.BF16, dst=fp.FP32, rm=rm)
+    assert int(expected[0]) == 1 << (149 - 130) and int(flags[0]) == 0
+    assert int(flags[1]) == fp.NX
 
 
 def test_simd_lanes_take_their_operands_from_the_register_elements_the_isa_names(seed):

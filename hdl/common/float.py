@@ -23,7 +23,7 @@ from .rounding import RoundingMode, round_increment
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "exponent_shape", "FloatNormalize", "FloatRound"]
+__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "FloatRound"]
 
 
 def exponent_shape(fmt):
@@ -71,6 +71,23 @@ def unpack(m, pattern, fmt, name):
         u.exponent.eq(Mux(normal, field, 1) - (fmt.bias + mb)),
     ]
     return u
+
+
+def normalize_unpacked(m, u, fmt, name):
+    """``u`` (from ``unpack``) with a subnormal significand shifted up to its hidden-bit position.
+
+    The exponent goes below ``emin`` by the shift; zeros stay zero.  Every
+    nonzero finite significand then has its MSB set.
+    """
+    m.submodules[f"{name}_normalize"] = norm = Normalize(fmt.precision)
+    significand = Signal(fmt.precision, name=f"{name}_normalized")
+    exponent = Signal(exponent_shape(fmt), name=f"{name}_normalized_exponent")
+    m.d.comb += [
+        norm.value.eq(u.significand),
+        significand.eq(norm.result),
+        exponent.eq(u.exponent - norm.shift),
+    ]
+    return u._replace(significand=significand, exponent=exponent)
 
 
 class FloatNormalize(wiring.Component):
