@@ -3,7 +3,19 @@
 import json
 
 
-__all__ = ["save_figure", "write_study"]
+__all__ = ["log_axes", "save_figure", "write_study"]
+
+
+def log_axes(ax, xlabel, ylabel=None, xticks=None):
+    """Style one error-vs-size panel: log2 sizes, log errors (zeros masked), labels and a light grid."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", nonpositive="mask")
+    if xticks is not None:
+        ax.set_xticks(xticks, [str(x) for x in xticks])
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both")
 
 
 def save_figure(fig, path):

@@ -31,7 +31,7 @@ import zlib
 import numpy as np
 
 from . import fp
-from ._study import save_figure, write_study
+from ._study import log_axes, save_figure, write_study
 
 
 __all__ = ["PAIRS", "LENGTHS", "DISTRIBUTIONS", "TRIALS", "SEED", "OUTPUTS",
@@ -264,12 +264,8 @@ def plot(result, path):
                     ms=4, label=f"{label} ExSdotp")
             ax.plot(result["lengths"], [r["fma"]["median"] for r in rows], color=colour, marker="s",
                     ms=4, ls="--", label=f"{label} FMA chain")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log", nonpositive="mask")
-        ax.set_xlabel("dot-product length L")
-        ax.set_ylabel("median relative error (0 not shown)")
+        log_axes(ax, "dot-product length L", "median relative error (0 not shown)")
         ax.set_title(f"{dist} inputs: {result['distributions'][dist]}", fontsize=9)
-        ax.grid(alpha=0.3, which="both")
     axes[0][0].legend(fontsize=7)
     fig.suptitle("ExSdotp chain (solid) vs cascaded expanding FMAs (dashed), RNE")
     fig.tight_layout()

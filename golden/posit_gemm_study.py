@@ -45,7 +45,7 @@ import zlib
 import numpy as np
 
 from . import fp, posit
-from ._study import save_figure, write_study
+from ._study import log_axes, save_figure, write_study
 
 
 __all__ = ["SIZES", "DISTRIBUTIONS", "METHODS", "SEED", "OUTPUTS",
@@ -412,11 +412,7 @@ def plot(result, path):
         top.set_ylabel("MSE of C")
         bottom.set_ylabel("|C - exact| / |exact| (solid: median, dashed: max)")
         for ax in (top, bottom):
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log", nonpositive="mask")
-            ax.set_xticks(sizes, [str(s) for s in sizes])
-            ax.set_xlabel("n (n x n GEMM, dot products of length n)")
-            ax.grid(alpha=0.3, which="both")
+            log_axes(ax, "n (n x n GEMM, dot products of length n)", xticks=sizes)
     axes[0][0].legend(fontsize=8)
     fig.suptitle("posit32 with and without the quire vs float32 GEMM, against the exact product")
     fig.tight_layout()
