@@ -4,13 +4,19 @@
 the destination format of twice the width (fp8 e5m2 / e4m3 -> fp16 or bf16,
 fp16 or bf16 -> fp32).  Ops (``ExsdotpOp``)::
 
-    SDOTP    a0*b0 + a1*b1 + c            EXVSUM   a0 + a1 + c
-    SDOTPN   c - (a0*b0 + a1*b1)          EXVSUMN  c - (a0 + a1)
+    0 SDOTP    a0*b0 + a1*b1 + c            2 EXVSUM   a0 + a1 + c
+    1 SDOTPN   c - (a0*b0 + a1*b1)          3 EXVSUMN  c - (a0 + a1)
+    4 VSUM     x + y + c                    5 VSUMN    c - (x + y)
 
-One rounding in the RISC-V mode ``rm`` (codes 5..7 reserved: canonical NaN and
-NV), RISC-V fflags ``NV=16, OF=4, UF=2, NX=1`` (tininess after rounding),
-subnormals in and out, canonical NaN.  The datapath is ``hdl/fused_dot.py``
-with K = 2 (EXVSUM multiplies by 1.0).  Latency ``depth + 1`` cycles.
+VSUM is the non-expanding sum, built with ``vsum=True``: ``x = {a1, a0}`` and
+``y = {b1, b0}`` are destination patterns (a0, b0 the low halves), so in a
+register ``x`` and ``y`` are the destination-width elements of rs1 and rs2.
+Without ``vsum``, codes 4 and 5 (and 6, 7 always) are not built: canonical NaN
+and NV, as reserved rounding modes.  One rounding in the RISC-V mode ``rm``
+(codes 5..7 reserved: canonical NaN and NV), RISC-V fflags ``NV=16, OF=4, UF=2,
+NX=1`` (tininess after rounding), subnormals in and out, canonical NaN.  The
+datapath is ``hdl/fused_dot.py`` with K = 2 (EXVSUM multiplies by 1.0); with
+``vsum`` it is the three-term datapath for every op.  Latency ``depth + 1`` cycles.
 """
 
 from amaranth import *
@@ -24,11 +30,13 @@ from .fused_dot import CUT_POINTS, fused_dot
 __all__ = ["ExsdotpOp", "Exsdotp", "ExsdotpSimd", "check_formats"]
 
 
-class ExsdotpOp(enum.Enum, shape=2):
+class ExsdotpOp(enum.Enum, shape=3):
     SDOTP = 0
     SDOTPN = 1
     EXVSUM = 2
     EXVSUMN = 3
+    VSUM = 4
+    VSUMN = 5
 
 
 def check_formats(src, dst):
@@ -39,13 +47,20 @@ def check_formats(src, dst):
         raise ValueError(f"Exsdotp: the destination must be twice the source width, got {src!r} -> {dst!r}")
 
 
-class Exsdotp(PipelinedUnit):
-    """Expanding two-term dot product plus addend; ``src``/``dst`` are ``golden.fp.FloatFormat``, ``depth`` 0..4."""
+def check_vsum(unit, vsum):
+    if not isinstance(vsum, bool):
+        raise ValueError(f"{unit}: vsum must be a bool (True or False), got {vsum!r}")
 
-    def __init__(self, *, src, dst, depth=1):
+
+class Exsdotp(PipelinedUnit):
+    """Expanding two-term dot product plus addend; ``src``/``dst`` are ``golden.fp.FloatFormat``,
+    ``depth`` 0..4, ``vsum`` builds the non-expanding VSUM/VSUMN."""
+
+    def __init__(self, *, src, dst, depth=1, vsum=False):
         check_formats(src, dst)
         check_int("Exsdotp", "depth", depth, 0, len(CUT_POINTS))
-        self.src, self.dst, self.depth = src, dst, depth
+        check_vsum("Exsdotp", vsum)
+        self.src, self.dst, self.depth, self.vsum = src, dst, depth, vsum
         super().__init__(
             inputs={
                 "op": ExsdotpOp,
@@ -66,13 +81,17 @@ class Exsdotp(PipelinedUnit):
         pipe = self.pipeline(m, CUT_POINTS)
         s = pipe.cut("operands", op=self.op, a0=self.a0, b0=self.b0, a1=self.a1, b1=self.b1, c=self.c, rm=self.rm)
         op = s["op"]
-        vsum = (op == ExsdotpOp.EXVSUM) | (op == ExsdotpOp.EXVSUMN)
+        exvsum = (op == ExsdotpOp.EXVSUM) | (op == ExsdotpOp.EXVSUMN)
+        vsum = (op == ExsdotpOp.VSUM) | (op == ExsdotpOp.VSUMN)
         one = (self.src.bias << self.src.man_bits)
+        built = Cat(*(op == code for code in ExsdotpOp if self.vsum or code not in (ExsdotpOp.VSUM, ExsdotpOp.VSUMN)))
         result, flags = fused_dot(
             m, pipe, src=self.src, dst=self.dst, a=[s["a0"], s["a1"]],
-            b=[Mux(vsum, one, s["b0"]), Mux(vsum, one, s["b1"])], c=s["c"], rm=s["rm"],
-            negate_products=(op == ExsdotpOp.SDOTPN) | (op == ExsdotpOp.EXVSUMN),
-            negate_c=C(0, 1))
+            b=[Mux(exvsum, one, s["b0"]), Mux(exvsum, one, s["b1"])], c=s["c"], rm=s["rm"],
+            negate_products=(op == ExsdotpOp.SDOTPN) | (op == ExsdotpOp.EXVSUMN) | (op == ExsdotpOp.VSUMN),
+            negate_c=C(0, 1),
+            addends=(vsum, [Cat(s["a0"], s["a1"]), Cat(s["b0"], s["b1"])]) if self.vsum else None,
+            bad_op=~built.any())
         pipe.output(self.result.eq(result), self.flags.eq(flags))
         return m
 
@@ -87,18 +106,22 @@ class ExsdotpSimd(PipelinedUnit):
 
         result[i] = op(a0 = rs1[2i], b0 = rs2[2i], a1 = rs1[2i+1], b1 = rs2[2i+1], c = rd[i])
 
+With ``vsum``, VSUM/VSUMN add the destination-width elements ``rs1[i]`` and
+``rs2[i]`` (source-width halves 2i, 2i+1) to ``rd[i]``: a three-operand add.
+
     ``flags`` is the OR of the lanes' fflags.  Each lane is one ``Exsdotp``; the
     lanes run in lockstep behind one handshake.  Latency ``depth + 1`` cycles.
     """
 
-    def __init__(self, *, src, dst, flen=64, depth=1):
+    def __init__(self, *, src, dst, flen=64, depth=1, vsum=False):
         check_formats(src, dst)
+        check_vsum("ExsdotpSimd", vsum)
         if flen not in (32, 64):
             raise ValueError(f"ExsdotpSimd: flen must be 32 or 64, got {flen!r}")
         if flen < dst.width:
             raise ValueError(f"ExsdotpSimd: flen={flen} holds no {dst!r} lane")
         check_int("ExsdotpSimd", "depth", depth, 0, len(CUT_POINTS))
-        self.src, self.dst, self.flen, self.depth = src, dst, flen, depth
+        self.src, self.dst, self.flen, self.depth, self.vsum = src, dst, flen, depth, vsum
         self.lanes = flen // dst.width
         super().__init__(
             inputs={
@@ -116,7 +139,7 @@ class ExsdotpSimd(PipelinedUnit):
     def elaborate(self, platform):
         m = Module()
         sw, dw = self.src.width, self.dst.width
-        lanes = [Exsdotp(src=self.src, dst=self.dst, depth=self.depth) for _ in range(self.lanes)]
+        lanes = [Exsdotp(src=self.src, dst=self.dst, depth=self.depth, vsum=self.vsum) for _ in range(self.lanes)]
         for i, lane in enumerate(lanes):
             m.submodules[f"lane{i}"] = lane
             m.d.comb += [

@@ -69,38 +69,61 @@ def exact_frame_bits(src, dst, terms):
     return hi + terms.bit_length() - lo
 
 
-def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
+def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, addends=None, bad_op=C(0, 1)):
     """Build the datapath into ``m`` behind ``pipe``; return ``(result, flags)`` Values.
 
     ``a``, ``b``: lists of K ``src`` patterns; ``c``: a ``dst`` pattern; ``rm``: 3-bit
     rounding mode; ``negate_products``, ``negate_c``: 1-bit sign flips (the op
-    variants).  The cut points ``sum``, ``products`` and ``normalized`` are placed here.
+    variants).  ``addends = (select, [x0, x1])`` (K = 2 only): when ``select`` is
+    high the two terms are the ``dst`` patterns ``x0``, ``x1`` instead of the
+    products (a non-expanding three-term sum; ``negate_products`` flips them);
+    this takes the three-term datapath.  ``bad_op`` high gives the canonical NaN
+    with NV, as a reserved rounding mode does.  The cut points ``sum``,
+    ``products`` and ``normalized`` are placed here.
     """
     k = len(a)
     p_src, p_dst = src.precision, dst.precision
     xshape = exponent_shape(dst)
+    if addends is not None and k != 2:
+        raise ValueError(f"fused_dot: addends replace the two products of K = 2, got K = {k}")
+    three_terms = k == 2 and (addends is not None or frame_bits(src, k) > MAX_FRAME_BITS)
 
     ua = [unpack(m, x, src, f"a{i}") for i, x in enumerate(a)]
     ub = [unpack(m, x, src, f"b{i}") for i, x in enumerate(b)]
     uc = unpack(m, c, dst, "c")
     rm = Value.cast(rm)
 
-    # Specials and the sign of an exact zero, as golden.fp.fused_dot decides them.
+    # Each term's class (products, or the addends when selected), then the specials and the sign of
+    # an exact zero, as golden.fp.fused_dot decides them.
     p_sign = [x.sign ^ y.sign ^ negate_products for x, y in zip(ua, ub)]
-    c_sign = uc.sign ^ negate_c
-    nan_in = Cat(*(x.nan for x in ua + ub), uc.nan).any()
-    snan_in = Cat(*(x.snan for x in ua + ub), uc.snan).any()
-    inf_times_zero = Cat(*((x.inf & y.zero) | (x.zero & y.inf) for x, y in zip(ua, ub))).any()
+    p_nan = [x.nan | y.nan for x, y in zip(ua, ub)]
+    p_snan = [x.snan | y.snan for x, y in zip(ua, ub)]
+    p_inf_times_zero = [(x.inf & y.zero) | (x.zero & y.inf) for x, y in zip(ua, ub)]
     p_inf = [(x.inf | y.inf) & ~(x.zero | y.zero) & ~x.nan & ~y.nan for x, y in zip(ua, ub)]
+    finite = [~(x.inf | x.nan | y.inf | y.nan) for x, y in zip(ua, ub)]
+    p_nonzero = [f & ~x.zero & ~y.zero for f, x, y in zip(finite, ua, ub)]
+    if addends is not None:
+        select, xs = addends
+        ux = [unpack(m, x, dst, f"x{i}") for i, x in enumerate(xs)]
+        pick = lambda new, old: [Mux(select, n, o) for n, o in zip(new, old)]
+        p_sign = pick([x.sign ^ negate_products for x in ux], p_sign)
+        p_nan = pick([x.nan for x in ux], p_nan)
+        p_snan = pick([x.snan for x in ux], p_snan)
+        p_inf_times_zero = pick([C(0, 1) for _ in ux], p_inf_times_zero)
+        p_inf = pick([x.inf for x in ux], p_inf)
+        finite = pick([~(x.inf | x.nan) for x in ux], finite)
+        p_nonzero = pick([~(x.inf | x.nan | x.zero) for x in ux], p_nonzero)
+    c_sign = uc.sign ^ negate_c
+    nan_in = Cat(*p_nan, uc.nan).any()
+    snan_in = Cat(*p_snan, uc.snan).any()
+    inf_times_zero = Cat(*p_inf_times_zero).any()
     pos_inf = Cat(*(i & ~s for i, s in zip(p_inf, p_sign)), uc.inf & ~c_sign).any()
     neg_inf = Cat(*(i & s for i, s in zip(p_inf, p_sign)), uc.inf & c_sign).any()
     inf_minus_inf = pos_inf & neg_inf & ~nan_in & ~inf_times_zero
-    bad_rm = rm > RoundingMode.RMM.value
+    bad_rm = (rm > RoundingMode.RMM.value) | bad_op
     nan_out = nan_in | inf_times_zero | inf_minus_inf | bad_rm
     invalid = snan_in | inf_times_zero | inf_minus_inf | bad_rm
     inf_out = (pos_inf | neg_inf) & ~nan_out
-    finite = [~(x.inf | x.nan | y.inf | y.nan) for x, y in zip(ua, ub)]
-    p_nonzero = [f & ~x.zero & ~y.zero for f, x, y in zip(finite, ua, ub)]
     any_nonzero = Cat(*p_nonzero, ~uc.zero & ~uc.inf & ~uc.nan).any()
     all_neg = Cat(*p_sign, c_sign).all()
     all_pos = ~Cat(*p_sign, c_sign).any()
@@ -109,25 +132,32 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c):
 
     p_lo, p_hi = 2 * (src.emin - src.man_bits), 2 * (src.emax - src.man_bits)
     c_lo, c_hi = dst.emin - dst.man_bits, dst.emax - dst.man_bits
-    if k == 2 and frame_bits(src, k) > MAX_FRAME_BITS:
-        # Wide sources (bf16): the two products and c as three normalized terms of any exponents.
+    if three_terms:
+        # Wide sources (bf16) or addends: the two terms and c as three normalized terms of any exponents.
         ua = [normalize_unpacked(m, x, src, f"a{i}") for i, x in enumerate(ua)]
         ub = [normalize_unpacked(m, x, src, f"b{i}") for i, x in enumerate(ub)]
         uc = normalize_unpacked(m, uc, dst, "c")
-        p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
-        products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
         q = max(2 * p_src, p_dst)
-        s = pipe.cut("products", p0=products[0], p1=products[1], p0_exponent=p_exp[0], p1_exponent=p_exp[1],
-                     p0_sign=p_sign[0], p1_sign=p_sign[1], c_significand=uc.significand, c_exponent=uc.exponent,
-                     c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags)
+        fields = [Mux(f, x.significand * y.significand, 0) << (q - 2 * p_src) for f, x, y in zip(finite, ua, ub)]
+        tops = [x.exponent + y.exponent + 2 * p_src for x, y in zip(ua, ub)]
         p_lo -= 2 * src.man_bits
-        c_lo -= dst.man_bits
-        m.submodules.terms = terms = ThreeTermSum(q, p_dst, xshape, min(p_lo, c_lo) + q, max(p_hi, c_hi) + q)
+        top_lo = min(p_lo + 2 * p_src, c_lo - dst.man_bits + p_dst)
+        top_hi = max(p_hi + 2 * p_src, c_hi + p_dst)
+        if addends is not None:
+            ux = [normalize_unpacked(m, x, dst, f"x{i}") for i, x in enumerate(ux)]
+            fields = [Mux(select, Mux(f, x.significand, 0) << (q - p_dst), p)
+                      for f, x, p in zip(finite, ux, fields)]
+            tops = [Mux(select, x.exponent + p_dst, t) for x, t in zip(ux, tops)]
+        terms_in = {f"t{i}_{key}": value for i, (field, top, sign) in enumerate(zip(fields, tops, p_sign))
+                    for key, value in (("field", field), ("top", top), ("sign", sign))}
+        s = pipe.cut("products", **terms_in, c_significand=uc.significand, c_exponent=uc.exponent,
+                     c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags)
+        m.submodules.terms = terms = ThreeTermSum(q, p_dst, xshape, top_lo, top_hi)
+        for i in range(2):
+            m.d.comb += [getattr(terms, f"sign{i}").eq(s[f"t{i}_sign"]),
+                         getattr(terms, f"field{i}").eq(s[f"t{i}_field"]),
+                         getattr(terms, f"top{i}").eq(s[f"t{i}_top"])]
         m.d.comb += [
-            terms.sign0.eq(s["p0_sign"]), terms.field0.eq(s["p0"] << (q - 2 * p_src)),
-            terms.top0.eq(s["p0_exponent"] + 2 * p_src),
-            terms.sign1.eq(s["p1_sign"]), terms.field1.eq(s["p1"] << (q - 2 * p_src)),
-            terms.top1.eq(s["p1_exponent"] + 2 * p_src),
             terms.sign2.eq(s["c_sign"]), terms.field2.eq(s["c_significand"] << (q - p_dst)),
             terms.top2.eq(s["c_exponent"] + p_dst),
         ]

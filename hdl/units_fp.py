@@ -136,12 +136,23 @@ def _flag_text(flags):
     return "|".join(names) or "-"
 
 
+def _op_name(op_enum, value):
+    try:
+        return op_enum(value).name
+    except ValueError:
+        return f"{value} (not built: canonical NaN, NV)"
+
+
 def _describe(names, formats, op_enum):
     def describe(params, inputs, i, expected, actual):
         dst = FORMATS[params["fmt"] if "fmt" in params else params["dst"]]
-        lines = [f"  op={op_enum(int(inputs['op'][i])).name}  rm={int(inputs['rm'][i])}"]
+        op = int(inputs["op"][i])
+        lines = [f"  op={_op_name(op_enum, op)}  rm={int(inputs['rm'][i])}"]
         for name, fmt_key in zip(names, formats):
             lines.append(f"  {name}={_describe_value(inputs[name][i], FORMATS[_fmt(params, fmt_key)])}")
+        if op_enum is exsdotp.ExsdotpOp and op in _VSUM_OPS:
+            x, y = _vsum_addends(FORMATS[params["src"]], {k: inputs[k][i:i + 1] for k in ("a0", "a1", "b0", "b1")})
+            lines.append(f"  VSUM addends x={_describe_value(x[0], dst)} y={_describe_value(y[0], dst)}")
         for what, out in (("expected", expected), ("actual  ", actual)):
             lines.append(f"  {what} result={_describe_value(out['result'], dst)} flags={_flag_text(out['flags'])}")
         return "\n".join(lines)
@@ -223,18 +234,60 @@ def _exsdotp_formats(params):
     return FORMATS[params["src"]], FORMATS[params["dst"]]
 
 
+_VSUM_OPS = (exsdotp.ExsdotpOp.VSUM.value, exsdotp.ExsdotpOp.VSUMN.value)
+
+
+def _vsum_addends(src, inputs):
+    """VSUM's destination-format addends x = {a1, a0}, y = {b1, b0}."""
+    w = U64(src.width)
+    return inputs["a0"] | (inputs["a1"] << w), inputs["b0"] | (inputs["b1"] << w)
+
+
 def _exsdotp_golden(params, inputs):
     src, dst = _exsdotp_formats(params)
     op = inputs["op"].astype(U64)
     Op = exsdotp.ExsdotpOp
-    vsum = (op == Op.EXVSUM.value) | (op == Op.EXVSUMN.value)
-    negate = (op == Op.SDOTPN.value) | (op == Op.EXVSUMN.value)
+    exvsum = (op == Op.EXVSUM.value) | (op == Op.EXVSUMN.value)
+    negate = (op == Op.SDOTPN.value) | (op == Op.EXVSUMN.value) | (op == Op.VSUMN.value)
     sign = U64(1 << (src.width - 1))
     a = np.stack([inputs["a0"], inputs["a1"]], axis=1) ^ np.where(negate, sign, U64(0))[:, None]
     one = U64(src.bias << src.man_bits)
-    b = np.where(vsum[:, None], one, np.stack([inputs["b0"], inputs["b1"]], axis=1))
+    b = np.where(exvsum[:, None], one, np.stack([inputs["b0"], inputs["b1"]], axis=1))
     result, flags = fp.fused_dot(a, b, inputs["c"], src=src, dst=dst, rm=inputs["rm"])
-    return {"result": result, "flags": flags}
+    vsum = np.isin(op, _VSUM_OPS)
+    if params.get("vsum") and vsum.any():
+        x, y = _vsum_addends(src, inputs)
+        terms = np.stack([x, y], axis=1) ^ np.where(negate, U64(1 << (dst.width - 1)), U64(0))[:, None]
+        one_d = np.full(terms.shape, dst.bias << dst.man_bits, dtype=U64)
+        r, f = fp.fused_dot(terms, one_d, inputs["c"], src=dst, dst=dst, rm=inputs["rm"])
+        result, flags = np.where(vsum, r, result), np.where(vsum, f, flags)
+    not_built = (op > max(_VSUM_OPS)) | (vsum & ~bool(params.get("vsum")))
+    result = np.where(not_built, U64(dst.canonical_nan), result)
+    flags = np.where(not_built, U64(fp.NV), flags)
+    return {"result": result.astype(U64), "flags": flags.astype(U64)}
+
+
+def _vsum_rows(dst, n, rng):
+    """x, y, c: dst patterns for VSUM: corners, uniform bits, moderate values, x = -y exactly,
+    x cancelling c exactly with y far below, and subnormals."""
+    cd = fp.corner_patterns(dst)
+    x, y, c = (_moderate(dst, (n,), rng, min(dst.bias, 3 * dst.precision)) for _ in range(3))
+    kind = rng.choice(6, size=n)
+    neg = U64(1 << (dst.width - 1))
+    pick = kind == 0
+    x[pick], y[pick], c[pick] = (rng.choice(cd, size=pick.sum()) for _ in range(3))
+    pick = kind == 1
+    x[pick], y[pick], c[pick] = (rng.integers(0, 1 << dst.width, size=pick.sum(), dtype=U64) for _ in range(3))
+    pick = kind == 2
+    y[pick] = x[pick] ^ neg
+    pick = kind == 3
+    c[pick] = x[pick] ^ neg
+    low = (U64(1) << U64(dst.man_bits + 1)) - U64(1)
+    y[pick] &= low | neg
+    pick = kind == 5
+    x[pick] &= low | neg
+    y[pick] &= low | neg
+    return x, y, c
 
 
 def _exsdotp_vectors(params, n, rng):
@@ -247,8 +300,16 @@ def _exsdotp_vectors(params, n, rng):
     directed += [((src.max_finite(), src.max_finite()), (src.max_finite(), src.max_finite()), dst.max_finite(), rm)
                  for rm in range(5)]
     a, b, c, rm = _fused_vectors(src, dst, 2, n, rng, directed)
-    op = rng.choice(4, size=n, p=[0.5, 0.2, 0.15, 0.15]).astype(U64)
+    weights = [0.3, 0.1, 0.1, 0.1, 0.18, 0.18, 0.02, 0.02] if params.get("vsum") else \
+        [0.45, 0.2, 0.15, 0.15, 0.02, 0.01, 0.01, 0.01]
+    op = rng.choice(8, size=n, p=weights).astype(U64)
     op[:len(directed)] = exsdotp.ExsdotpOp.SDOTP.value
+    rows = np.flatnonzero(np.isin(op, _VSUM_OPS))
+    if params.get("vsum") and len(rows):
+        x, y, c[rows] = _vsum_rows(dst, len(rows), rng)
+        mask = U64((1 << src.width) - 1)
+        w = U64(src.width)
+        a[rows, 0], a[rows, 1], b[rows, 0], b[rows, 1] = x & mask, x >> w, y & mask, y >> w
     return {"op": op, "a0": a[:, 0], "b0": b[:, 0], "a1": a[:, 1], "b1": b[:, 1], "c": c, "rm": rm}
 
 
@@ -272,6 +333,7 @@ def _exsdotp_report_summary(rows):
         if r["unit"] != "exsdotp" or not r["fits"]:
             continue
         src, dst, target, dsp = r["params"]["src"], r["params"]["dst"], r["target"], r["dsp"]
+        formats = f"{src} -> {dst}{', with VSUM' if r['params'].get('vsum') else ''}"
         f = pick("fma", target, dsp, fmt=dst, src=src, depth=r["params"]["depth"])
         anchor = ANCHORS.get((src, dst))
         anchor_text = (f"{anchor[0]}: {anchor[1]} LUT4{f' + {anchor[2]} DSP' if anchor[2] else ''} at "
@@ -280,12 +342,12 @@ def _exsdotp_report_summary(rows):
             # Two cascaded FMAs: twice the area, and the second waits for the first: half the clock per dot step.
             chain_mhz = f["fmax_mhz"] / 2
             lines.append(
-                f"| {target} | {'yes' if dsp else 'no'} | {src} -> {dst} | {r['lut4']} / {r['dsp_blocks']} / "
+                f"| {target} | {'yes' if dsp else 'no'} | {formats} | {r['lut4']} / {r['dsp_blocks']} / "
                 f"{r['fmax_mhz']:.1f} | {2 * f['lut4']} / {2 * f['dsp_blocks']} / {chain_mhz:.1f} "
                 f"| {r['lut4'] / (2 * f['lut4']):.2f} | {f['fmax_mhz'] / r['fmax_mhz'] / 2:.2f} "
                 f"| {2000 / r['lut4']:.2f} / {2000 / (2 * f['lut4']):.2f} | {anchor_text} |")
         else:
-            lines.append(f"| {target} | {'yes' if dsp else 'no'} | {src} -> {dst} | {r['lut4']} / {r['dsp_blocks']} / "
+            lines.append(f"| {target} | {'yes' if dsp else 'no'} | {formats} | {r['lut4']} / {r['dsp_blocks']} / "
                          f"{r['fmax_mhz']:.1f} | not in this report | - | - | - | {anchor_text} |")
     f32 = pick("fma", "ecp5-85f", True, fmt="fp32", src="same", depth=0)
     if f32:
@@ -311,14 +373,19 @@ register(Unit(
         Param("dst", "format of c and the result (twice the source width)", "fp16", kind=str, choices=DST_NAMES),
         Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
               1, min=0, max=len(CUT_POINTS)),
+        Param("vsum", "build the non-expanding VSUM/VSUMN (ops 4, 5; takes the three-term datapath)", False,
+              kind=bool),
     ),
-    component=lambda src, dst, depth: exsdotp.Exsdotp(src=FORMATS[src], dst=FORMATS[dst], depth=depth),
+    component=lambda src, dst, depth, vsum: exsdotp.Exsdotp(src=FORMATS[src], dst=FORMATS[dst], depth=depth,
+                                                            vsum=vsum),
     golden=_exsdotp_golden,
     vectors=_exsdotp_vectors,
     describe=_describe(("a0", "b0", "a1", "b1", "c"), ("src", "src", "src", "src", "dst"), exsdotp.ExsdotpOp),
     validate=_exsdotp_validate,
     notes=(
-        "op: 0 SDOTP a0*b0+a1*b1+c, 1 SDOTPN c-(a0*b0+a1*b1), 2 EXVSUM a0+a1+c, 3 EXVSUMN c-(a0+a1).",
+        "op: 0 SDOTP a0*b0+a1*b1+c, 1 SDOTPN c-(a0*b0+a1*b1), 2 EXVSUM a0+a1+c, 3 EXVSUMN c-(a0+a1), "
+        "4 VSUM x+y+c, 5 VSUMN c-(x+y) with x = {a1, a0}, y = {b1, b0} destination patterns (vsum=true only); "
+        "ops not built and 6, 7 give the canonical NaN with NV.",
         RM_NOTE, FLAGS_NOTE,
         "e4m3 is the IEEE-style FP8alt (max 240, has Inf); e4m3fn is OCP's (max 448, no Inf).",
         "NaN results are the canonical NaN; subnormals in and out, no flush.",
@@ -328,6 +395,8 @@ register(Unit(
         {"src": "e4m3", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},
         {"src": "fp16", "dst": "fp32", "depth": 0, "targets": ("ecp5-85f",)},
         {"src": "bf16", "dst": "fp32", "depth": 0, "targets": ("ecp5-85f",)},
+        {"src": "e5m2", "dst": "fp16", "depth": 0, "vsum": True, "targets": ("ecp5-85f",)},
+        {"src": "fp16", "dst": "fp32", "depth": 0, "vsum": True, "targets": ("ecp5-85f",)},
         {"src": "e5m2", "dst": "fp16", "depth": 0, "dsp": False, "targets": ("ice40-up5k",)},
     ),
     report_summary=_exsdotp_report_summary,
@@ -376,7 +445,7 @@ def _exsdotp_simd_vectors(params, n, rng):
 def _exsdotp_simd_describe(params, inputs, i, expected, actual):
     src, dst = _exsdotp_formats(params)
     lanes = _simd_lanes(params)
-    lines = [f"  op={exsdotp.ExsdotpOp(int(inputs['op'][i])).name}  rm={int(inputs['rm'][i])}"]
+    lines = [f"  op={_op_name(exsdotp.ExsdotpOp, int(inputs['op'][i]))}  rm={int(inputs['rm'][i])}"]
     for lane in range(lanes):
         a0, a1 = (int(inputs["rs1"][i]) >> ((2 * lane + j) * src.width) & ((1 << src.width) - 1) for j in (0, 1))
         b0, b1 = (int(inputs["rs2"][i]) >> ((2 * lane + j) * src.width) & ((1 << src.width) - 1) for j in (0, 1))
@@ -405,16 +474,20 @@ register(Unit(
         Param("flen", "register width FLEN (32 or 64)", 64, min=32, max=64),
         Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
               1, min=0, max=len(CUT_POINTS)),
+        Param("vsum", "build the non-expanding VSUM/VSUMN: rd[i] +- (rs1[i] + rs2[i]) on destination elements",
+              False, kind=bool),
     ),
-    component=lambda src, dst, flen, depth: exsdotp.ExsdotpSimd(src=FORMATS[src], dst=FORMATS[dst], flen=flen,
-                                                                depth=depth),
+    component=lambda src, dst, flen, depth, vsum: exsdotp.ExsdotpSimd(src=FORMATS[src], dst=FORMATS[dst],
+                                                                      flen=flen, depth=depth, vsum=vsum),
     golden=_exsdotp_simd_golden,
     vectors=_exsdotp_simd_vectors,
     describe=_exsdotp_simd_describe,
     validate=_exsdotp_simd_validate,
     notes=(
         "Lane i: a0 = rs1[2i], b0 = rs2[2i], a1 = rs1[2i+1], b1 = rs2[2i+1], c = rd[i]; element 0 in the LSBs.",
-        "op: 0 SDOTP (vfdotpex), 1 SDOTPN (vfndotpex), 2 EXVSUM (vfsumex), 3 EXVSUMN, as exsdotp.",
+        "op: 0 SDOTP (vfdotpex), 1 SDOTPN (vfndotpex), 2 EXVSUM (vfsumex), 3 EXVSUMN, as exsdotp; with "
+        "vsum=true 4 VSUM rd[i] + rs1[i] + rs2[i] and 5 VSUMN rd[i] - (rs1[i] + rs2[i]) on destination-width "
+        "elements; ops not built give the canonical NaN with NV.",
         RM_NOTE, "flags: the OR of the lanes' RISC-V fflags (NV=16, OF=4, UF=2, NX=1).",
     ),
     report_sets=({"src": "e5m2", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},),

@@ -27,6 +27,8 @@ def run(name, overrides, seed, **kw):
     ("exsdotp", {"src": "e5m2", "dst": "bf16"}),
     ("exsdotp", {"src": "fp16", "dst": "fp32"}),
     ("exsdotp", {"src": "bf16", "dst": "fp32"}),
+    ("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": True}),
+    ("exsdotp", {"src": "bf16", "dst": "fp32", "vsum": True}),
     ("fma", {"fmt": "fp32"}),
     ("fma", {"fmt": "fp16"}),
     ("fma", {"fmt": "bf16"}),
@@ -50,6 +52,7 @@ def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, 
     ("fma", {"fmt": "fp32", "depth": 4}),
     ("exsdotp_simd", {"src": "e4m3", "dst": "bf16", "flen": 32, "depth": 0}),
     ("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 3}),
+    ("exsdotp_simd", {"src": "fp16", "dst": "fp32", "depth": 0, "vsum": True}),
 ], ids=str)
 def test_every_pipeline_depth_under_gaps_and_back_pressure(name, overrides, seed):
     run(name, overrides, seed, vectors=20_000, p_gap=0.3, p_stall=0.3)
@@ -87,6 +90,7 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
     ("exsdotp", {"src": "e5m2", "dst": "fp32"}, "twice the source width"),
     ("exsdotp", {"src": "fp32"}, "must be one of e5m2, e4m3, e4m3fn, fp16, bf16"),
     ("exsdotp", {"src": "bf16", "dst": "fp16"}, "twice the source width"),
+    ("exsdotp", {"vsum": "maybe"}, "vsum"),
     ("fma", {"fmt": "fp16", "src": "fp32"}, "wider than the destination"),
     ("fma", {"fmt": "e5m2"}, "must be one of fp32, fp16, bf16"),
     ("fma", {"depth": 5}, "integer in 0..4"),
@@ -96,6 +100,35 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
 def test_bad_parameters_name_themselves(name, overrides, message):
     with pytest.raises(RegistryError, match=message):
         get_unit(name).resolve(overrides)
+
+
+@pytest.mark.parametrize("vsum", [False, True])
+def test_ops_not_built_give_the_canonical_nan_with_nv(vsum, seed):
+    """Codes 6 and 7 always, VSUM/VSUMN (4, 5) without vsum: canonical NaN and NV whatever the operands."""
+    ops = [4, 5, 6, 7] if not vsum else [6, 7]
+    n = len(ops)
+    inputs = {k: np.array(v, dtype=U64) for k, v in {
+        "op": ops, "a0": [0x3C] * n, "b0": [0x3C] * n, "a1": [0] * n, "b1": [0] * n,
+        "c": [0x3C00] * n, "rm": [0] * n}.items()}
+    result = run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": vsum}, seed, inputs=inputs, copies=1)
+    assert result.checked == n
+    params = get_unit("exsdotp").resolve({"src": "e5m2", "dst": "fp16", "vsum": vsum})
+    golden = get_unit("exsdotp").golden(params, inputs)
+    assert all(int(r) == fp.FP16.canonical_nan for r in golden["result"])
+    assert all(int(f) == fp.NV for f in golden["flags"])
+
+
+def test_vsum_adds_the_destination_patterns_made_of_the_source_halves(seed):
+    """e5m2 -> fp16, VSUM: x = {a1, a0} = 1.5, y = {b1, b0} = -0.25, c = 2.0 gives 3.25; VSUMN gives 0.75."""
+    x, y, c = 0x3E00, 0xB400, 0x4000                               # fp16 1.5, -0.25, 2.0
+    inputs = {k: np.array(v, dtype=U64) for k, v in {
+        "op": [4, 5], "a0": [x & 0xFF] * 2, "a1": [x >> 8] * 2, "b0": [y & 0xFF] * 2, "b1": [y >> 8] * 2,
+        "c": [c, c], "rm": [0, 0]}.items()}
+    result = run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": True}, seed, inputs=inputs, copies=1)
+    assert result.checked == 2
+    params = get_unit("exsdotp").resolve({"src": "e5m2", "dst": "fp16", "vsum": True})
+    golden = get_unit("exsdotp").golden(params, inputs)
+    assert [int(r) for r in golden["result"]] == [0x4280, 0x3A00] and [int(f) for f in golden["flags"]] == [0, 0]
 
 
 @pytest.mark.parametrize("rm", range(5))
