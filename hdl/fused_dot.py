@@ -120,9 +120,9 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     pos_inf = Cat(*(i & ~s for i, s in zip(p_inf, p_sign)), uc.inf & ~c_sign).any()
     neg_inf = Cat(*(i & s for i, s in zip(p_inf, p_sign)), uc.inf & c_sign).any()
     inf_minus_inf = pos_inf & neg_inf & ~nan_in & ~inf_times_zero
-    bad_rm = (rm > RoundingMode.RMM.value) | bad_op
-    nan_out = nan_in | inf_times_zero | inf_minus_inf | bad_rm
-    invalid = snan_in | inf_times_zero | inf_minus_inf | bad_rm
+    reserved = (rm > RoundingMode.RMM.value) | bad_op
+    nan_out = nan_in | inf_times_zero | inf_minus_inf | reserved
+    invalid = snan_in | inf_times_zero | inf_minus_inf | reserved
     inf_out = (pos_inf | neg_inf) & ~nan_out
     any_nonzero = Cat(*p_nonzero, ~uc.zero & ~uc.inf & ~uc.nan).any()
     all_neg = Cat(*p_sign, c_sign).all()
