@@ -1,4 +1,4 @@
-"""Registry entries of the posit units: ``posit_add``, ``posit_mul`` and ``posit_alu``.
+"""Registry entries of the posit units: ``posit_add``, ``posit_mul``, ``posit_alu`` and ``posit_quire``.
 
 Vectors put the corner cases first (0, NaR, +-1, +-maxpos, +-minpos and their
 neighbours, the longest regimes, ``x - x``, exact ties between two posits,
@@ -12,9 +12,10 @@ import numpy as np
 
 from golden import posit
 from golden.posit import PositFormat
-from .posit import add as posit_add_hdl, alu as posit_alu_hdl, mul as posit_mul_hdl
+from .posit import add as posit_add_hdl, alu as posit_alu_hdl, mul as posit_mul_hdl, quire_mac as posit_quire_hdl
 from .posit.add import PositAddOp
 from .posit.alu import GROUPS, PositOp
+from .posit.quire_mac import PositQuireOp
 from .registry import Param, Unit, register
 
 
@@ -430,4 +431,87 @@ register(Unit(
     ),
     sim_copies=1,
     validate=_alu_validate,
+))
+
+
+# -- posit_quire ----------------------------------------------------------------
+
+_QUIRE_CODES = {PositQuireOp.CLR: PositOp.QCLR, PositQuireOp.MADD: PositOp.QMADD, PositQuireOp.MSUB: PositOp.QMSUB,
+                PositQuireOp.ADD: PositOp.QADD, PositQuireOp.SUB: PositOp.QSUB, PositQuireOp.ROUND: PositOp.QROUND}
+_ALU_TO_QUIRE = {alu: own for own, alu in _QUIRE_CODES.items()}
+
+
+def _quire_golden(params, inputs):
+    """The results of an op stream; the quire starts at 0 (after reset).  Reserved codes give NaR."""
+    fmt = _format(params)
+    code = np.asarray(inputs["op"], dtype=_U64)
+    a, b = inputs["a"], inputs["b"]
+    if code.size and int(code.max()) >= 1 << PositQuireOp.as_shape().width:
+        raise ValueError(f"posit_quire: op codes are 0..{(1 << PositQuireOp.as_shape().width) - 1}, "
+                         f"got {int(code.max())}")
+    known = {op.value: op for op in PositQuireOp}
+    result = np.full(len(code), fmt.nar, dtype=_U64)
+    quire = posit.Quire(fmt.n, fmt.es)
+    for i, c in enumerate(code.tolist()):
+        if c in known:
+            _QUIRE_STEP[_QUIRE_CODES[known[c]]](quire, a[i:i + 1], b[i:i + 1])
+            result[i] = quire.to_posit()
+    return {"result": result}
+
+
+def _quire_vectors(params, n, rng):
+    """Quire sequences (cancellation, maxpos**2 against minpos**2, corners, NaR, CLR), long random dot
+    products, and now and then a reserved code."""
+    fmt = _format(params)
+    rows = [(PositQuireOp.CLR.value, 0, 0)]
+    while len(rows) < n:
+        if rng.random() < 0.5:
+            rows += [(_ALU_TO_QUIRE[op].value, x, y) for op, x, y in _quire_runs(fmt, rng, 64)]
+        else:
+            length = int(rng.integers(16, 256))
+            x, y = _random_posits(fmt, rng, length), _random_posits(fmt, rng, length)
+            ops = rng.choice([PositQuireOp.MADD.value, PositQuireOp.MSUB.value], size=length, p=[0.7, 0.3])
+            rows += list(zip(ops.tolist(), x.tolist(), y.tolist()))
+            rows.append((PositQuireOp.CLR.value, 0, 0))
+        if rng.random() < 0.05:
+            rows.append((int(rng.integers(6, 8)), int(_random_posits(fmt, rng, 1)[0]), 0))
+    rows = rows[:n]
+    return {key: np.array([r[i] for r in rows], dtype=_U64) for i, key in enumerate(("op", "a", "b"))}
+
+
+def _quire_describe(params, inputs, i, expected, actual):
+    fmt = _format(params)
+    code = int(inputs["op"][i])
+    name = PositQuireOp(code).name if code in {op.value for op in PositQuireOp} else f"reserved {code}"
+    return (f"  op={name} ({code})\n  a={_show(fmt, inputs['a'][i])}\n  b={_show(fmt, inputs['b'][i])}\n"
+            "  (the quire is the sum of the ops since the last CLR before this vector)\n"
+            f"  expected result={_show(fmt, expected['result'])}\n"
+            f"  actual   result={_show(fmt, actual['result'])}")
+
+
+register(Unit(
+    name="posit_quire",
+    description="posit<N,ES> quire MAC: q += a*b one per cycle in a carry-save quire, rounded to a posit after each op",
+    params=_FORMAT_PARAMS + (
+        Param("depth", "pipeline registers (latency = depth + 1, one op per cycle)", 1,
+              min=0, max=len(posit_quire_hdl.CUT_POINTS)),
+    ),
+    component=posit_quire_hdl.PositQuireMAC,
+    golden=_quire_golden,
+    vectors=_quire_vectors,
+    describe=_quire_describe,
+    notes=_NOTES + (
+        "op codes: " + ", ".join(f"{op.name} = {op.value}" for op in PositQuireOp) +
+        "; every op returns the quire rounded to a posit after it; codes 6 and 7 are reserved "
+        "(NaR, quire unchanged).",
+        "The quire is 16N bits for ES = 2 (512 for posit32), in 32-bit carry-save segments, 0 after reset; "
+        "a NaR operand makes it NaR until CLR.",
+        "Divergence from golden.posit.Quire: a quire that wraps around to the NaR pattern (2**31 "
+        "products of maxpos squared) reads NaR but later ops continue from the pattern.",
+    ),
+    report_sets=(
+        {"N": 32, "ES": 2, "depth": 1, "targets": ("ecp5-85f",)},
+        {"N": 32, "ES": 2, "depth": len(posit_quire_hdl.CUT_POINTS), "targets": ("ecp5-85f",)},
+    ),
+    sim_copies=1,
 ))

@@ -72,20 +72,24 @@ def test_misc_op_on_every_posit8_pair(op):
     run({"N": 8, **ONLY["misc"]}, 33, inputs={"op": np.full(a.size, op.value, dtype=np.uint64), "a": a, "b": b})
 
 
-def test_quire_dot_product_of_4096_terms_with_cancellation_is_checked_after_every_step():
-    """q += x_i * y_i for 2048 random terms, then q -= the same terms in reverse: back to exactly 0."""
-    rng = np.random.default_rng(41)
-    print("seed 41")
+def cancelling_dot_product(seed, terms, clear, madd, msub, rnd):
+    """(op, a, b) arrays: clear, q += x_i * y_i for ``terms`` random posit32 pairs, q -= the same in
+    reverse, round: the quire ends at exactly 0 with every step checked on the way."""
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
     fmt = posit.PositFormat(32, 2)
-    x = rng.integers(0, 1 << 32, size=2048, dtype=np.uint64)
-    y = rng.integers(0, 1 << 32, size=2048, dtype=np.uint64)
+    x, y = (rng.integers(0, 1 << 32, size=terms, dtype=np.uint64) for _ in range(2))
     x[x == fmt.nar] = 0
     y[y == fmt.nar] = 0
-    ops = np.concatenate([[PositOp.QCLR.value], np.full(2048, PositOp.QMADD.value), np.full(2048, PositOp.QMSUB.value),
-                          [PositOp.QROUND.value]]).astype(np.uint64)
+    ops = np.concatenate([[clear], np.full(terms, madd), np.full(terms, msub), [rnd]]).astype(np.uint64)
     a = np.concatenate([[0], x, x[::-1], [0]]).astype(np.uint64)
     b = np.concatenate([[0], y, y[::-1], [0]]).astype(np.uint64)
-    inputs = {"op": ops, "a": a, "b": b}
+    return {"op": ops, "a": a, "b": b}
+
+
+def test_quire_dot_product_of_4096_terms_with_cancellation_is_checked_after_every_step():
+    inputs = cancelling_dot_product(41, 2048, PositOp.QCLR.value, PositOp.QMADD.value, PositOp.QMSUB.value,
+                                    PositOp.QROUND.value)
     expected = ALU.golden(ALU.resolve({}), inputs)["result"]
     assert expected[-1] == 0 and np.count_nonzero(expected[1:2049]) > 2000
     run({}, 41, inputs=inputs)

@@ -43,7 +43,7 @@ from ..common.params import check_bool
 from . import add, mul
 from .codec import PositDecoder, PositEncoder
 from .unit import PositUnit
-from .quire import QuireAccumulate, QuireRound
+from .quire import QuireLayout, QuireState, place_term, readout, term_window
 
 
 __all__ = ["PositOp", "GROUPS", "PositALU", "CUT_POINTS"]
@@ -188,10 +188,8 @@ class PositALU(PositUnit):
         if g["addsub"]:
             fields.append((PositOp.ADD, add.normalize(m, _unprefixed("add_", s), sig_w)))
         if g["quire"]:
-            m.submodules.quire_round = qr = QuireRound(n, es)
-            m.d.comb += qr.quire.eq(quire_view)
-            fields.append((PositOp.QCLR, dict(sign=qr.sign, scale=qr.scale, frac=qr.frac, sticky=qr.sticky,
-                                              zero=qr.zero, nar=qr.nar)))
+            qr = readout(m, QuireLayout(n, es), quire_view)
+            fields.append((PositOp.QCLR, {key: qr[key] for key in ("sign", "scale", "frac", "sticky", "zero", "nar")}))
         if ready:
             fields.append((None, _unprefixed("ready_", s)))
         if not fields:                                  # misc only: the encoder's output is never used
@@ -259,24 +257,17 @@ class PositALU(PositUnit):
         return dict(sign=s["sign"], scale=scale, frac=frac, sticky=engine.sticky, zero=s["zero"], nar=s["nar"])
 
     def _quire(self, m, pipe, op, s):
-        """The quire register and its update; returns the quire value after this op, as the next stage reads it."""
-        fmt = self.format
-        quire = Signal(fmt.quire_width, name="quire")
-        m.submodules.quire_accumulate = acc = QuireAccumulate(self.N, self.ES, scale_width=len(s["scale"]))
-        write = Cat(*(op == o.value for o in _QUIRE_WRITES)).any()
-        m.d.comb += [
-            acc.quire.eq(quire), acc.product.eq(s["product"]), acc.scale.eq(s["scale"]),
-            acc.negate.eq(s["sign"] ^ Cat(op == PositOp.QMSUB.value, op == PositOp.QSUB.value).any()),
-            acc.nar.eq(s["nar"]), acc.clear.eq(op == PositOp.QCLR.value),
-        ]
-        with m.If(pipe.enable & pipe.valid & write):
-            m.d.sync += quire.eq(acc.result)
-        if pipe.registered("sum"):
-            # One cycle later the register holds exactly this op's result (the next op writes at its end).
-            return quire
-        after = Signal(fmt.quire_width, name="quire_after")
-        m.d.comb += after.eq(Mux(write, acc.result, quire))
-        return after
+        """The quire register and its update; returns the quire after this op, as the next stage reads it."""
+        q = QuireLayout(self.N, self.ES)
+        subtract = Cat(op == PositOp.QMSUB.value, op == PositOp.QSUB.value).any()
+        term = dict(product=s["product"], scale=s["scale"], sign=s["sign"], zero=s["zero"])
+        placed = place_term(m, q, term_window(m, q, term, subtract))
+        accumulate = Cat(*(op == o.value for o in _QUIRE_WRITES[1:])).any()
+        # With the ``sum`` register, the quire register holds exactly this op's result one cycle
+        # later (the next op writes at its end).
+        return QuireState(q).update(m, write=pipe.enable & pipe.valid, clear=op == PositOp.QCLR.value,
+                                    accumulate=accumulate, addend=placed["addend"], nar=s["nar"],
+                                    registered=pipe.registered("sum"))
 
 
 def _prefixed(prefix, values):
