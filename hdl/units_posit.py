@@ -379,15 +379,23 @@ def _alu_vectors(params, n, rng):
     return {"op": ops_out[order][:n], "a": a_out[order][:n], "b": b_out[order][:n]}
 
 
-def _alu_describe(params, inputs, i, expected, actual):
+def _describe_op(enum, params, inputs, i, expected, actual, quire_note=None):
+    """A mismatch report naming the op (``enum`` member or reserved code), the operands and the results;
+    ``quire_note(code)`` is a line on the quire, or None for none."""
     fmt = _format(params)
     code = int(inputs["op"][i])
-    name = PositOp(code).name if code in {op.value for op in PositOp} else f"reserved {code}"
-    quire = "  (the quire is the sum of the quire ops since the last QCLR before this vector)\n" \
-        if code >= PositOp.QCLR.value else ""
-    return (f"  op={name} ({code})\n  a={_show(fmt, inputs['a'][i])}\n  b={_show(fmt, inputs['b'][i])}\n{quire}"
+    name = enum(code).name if code in {op.value for op in enum} else f"reserved {code}"
+    note = quire_note(code) if quire_note else None
+    return (f"  op={name} ({code})\n  a={_show(fmt, inputs['a'][i])}\n  b={_show(fmt, inputs['b'][i])}\n"
+            + (f"  ({note})\n" if note else "") +
             f"  expected result={_show(fmt, expected['result'])}\n"
             f"  actual   result={_show(fmt, actual['result'])}")
+
+
+def _alu_describe(params, inputs, i, expected, actual):
+    return _describe_op(PositOp, params, inputs, i, expected, actual, lambda code: (
+        "the quire is the sum of the quire ops since the last QCLR before this vector"
+        if code >= PositOp.QCLR.value else None))
 
 
 def _alu_validate(params):
@@ -480,13 +488,8 @@ def _quire_vectors(params, n, rng):
 
 
 def _quire_describe(params, inputs, i, expected, actual):
-    fmt = _format(params)
-    code = int(inputs["op"][i])
-    name = PositQuireOp(code).name if code in {op.value for op in PositQuireOp} else f"reserved {code}"
-    return (f"  op={name} ({code})\n  a={_show(fmt, inputs['a'][i])}\n  b={_show(fmt, inputs['b'][i])}\n"
-            "  (the quire is the sum of the ops since the last CLR before this vector)\n"
-            f"  expected result={_show(fmt, expected['result'])}\n"
-            f"  actual   result={_show(fmt, actual['result'])}")
+    return _describe_op(PositQuireOp, params, inputs, i, expected, actual,
+                        lambda code: "the quire is the sum of the ops since the last CLR before this vector")
 
 
 register(Unit(

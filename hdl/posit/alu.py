@@ -179,7 +179,8 @@ class PositALU(PositUnit):
             values.update(_prefixed("add_", add.add_significands(m, _unprefixed("add_", s), sig_w)))
         quire_view = None
         if g["quire"]:
-            quire_view = self._quire(m, pipe, op, _unprefixed("mul_", s))
+            quire_layout = QuireLayout(n, es)
+            quire_view = self._quire(m, pipe, op, quire_layout, _unprefixed("mul_", s))
         s = pipe.cut("sum", **values)
         op = s["op"]
 
@@ -188,7 +189,7 @@ class PositALU(PositUnit):
         if g["addsub"]:
             fields.append((PositOp.ADD, add.normalize(m, _unprefixed("add_", s), sig_w)))
         if g["quire"]:
-            qr = readout(m, QuireLayout(n, es), quire_view)
+            qr = readout(m, quire_layout, quire_view)
             fields.append((PositOp.QCLR, {key: qr[key] for key in ("sign", "scale", "frac", "sticky", "zero", "nar")}))
         if ready:
             fields.append((None, _unprefixed("ready_", s)))
@@ -256,9 +257,8 @@ class PositALU(PositUnit):
         scale = Mux(s["sqrt"], s["scale"], s["scale"] - 1 + hi)
         return dict(sign=s["sign"], scale=scale, frac=frac, sticky=engine.sticky, zero=s["zero"], nar=s["nar"])
 
-    def _quire(self, m, pipe, op, s):
+    def _quire(self, m, pipe, op, q, s):
         """The quire register and its update; returns the quire after this op, as the next stage reads it."""
-        q = QuireLayout(self.N, self.ES)
         subtract = Cat(op == PositOp.QMSUB.value, op == PositOp.QSUB.value).any()
         term = dict(product=s["product"], scale=s["scale"], sign=s["sign"], zero=s["zero"])
         placed = place_term(m, q, term_window(m, q, term, subtract))
