@@ -6,6 +6,7 @@ universal-dtypes in tests/test_golden_posit.py).
 """
 
 import itertools
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -63,20 +64,69 @@ def test_decoder_splits_every_pattern_like_the_golden_model(n, es, negate_patter
     sim.run()
 
 
-@pytest.mark.parametrize("n,es,frac_width", [
-    (2, 0, 2), (2, 3, 1), (3, 0, 3), (3, 1, 2), (4, 2, 3), (5, 0, 4), (5, 1, 4), (6, 2, 5),
-    (6, 4, 3), (7, 1, 5), (8, 0, 6), (8, 2, 0), (8, 3, 4), (9, 2, 5),
-])
-def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width):
-    """Every sign, scale (two beyond each end of the range), fraction and sticky bit."""
+@pytest.mark.parametrize("n,es", [(n, es) for n in range(2, 11) for es in range(5) if n <= 8 or es in (0, 2)])
+def test_decoder_signed_form_is_the_value_in_twos_complement(n, es):
+    """``2**signed_scale * signed_sig`` is the value, ``signed_sig`` is 1 + f or -2 + f (0 for 0 and
+    NaR), and 0 has a scale below every real one."""
+    fmt = PositFormat(n, es)
+    want = fmt.decode(np.arange(1 << n, dtype=np.uint64))
+    dut = PositDecoder(n, es, signed_form=True)
+    one = 1 << fmt.fbits
+
+    async def bench(ctx):
+        for p in range(1 << n):
+            ctx.set(dut.posit, p)
+            scale, sig = ctx.get(dut.signed_scale), ctx.get(dut.signed_sig)
+            if want.zero[p] or want.nar[p]:
+                assert sig == 0, f"posit<{n},{es}> pattern {p:#x}: signed_sig {sig}, expected 0"
+                if want.zero[p]:
+                    assert scale == -(n - 1) << es
+                continue
+            assert one <= sig < 2 * one or -2 * one <= sig < -one, f"posit<{n},{es}> {p:#x}: signed_sig {sig}"
+            value = Fraction(-int(want.sig[p]) if want.sign[p] else int(want.sig[p])) * Fraction(2) ** int(want.scale[p])
+            assert Fraction(sig) * Fraction(2) ** scale == value, \
+                f"posit<{n},{es}> pattern {p:#x}: {sig} * 2**{scale}, expected {value} * 2**{fmt.fbits}"
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+ENCODER_CASES = [(2, 0, 2), (2, 3, 1), (3, 0, 3), (3, 1, 2), (4, 2, 3), (5, 0, 4), (5, 1, 4), (6, 2, 5),
+                 (6, 4, 3), (7, 1, 5), (8, 0, 6), (8, 2, 0), (8, 3, 4), (9, 2, 5)]
+
+
+def _magnitude_form(sign, scale, frac, sticky, frac_width, extra):
+    """Golden encoder inputs (scale, significand with frac_width + extra bits below its hidden bit,
+    sticky) of two's-complement fields: a negative value is 2**scale * (-2 + 0.frac + t) with t > 0
+    below every rounding position when sticky, so its magnitude is 2 - 0.frac - t: one last bit
+    (extra bits further down, below every rounding position too) less, and sticky."""
+    fine = np.uint64(1) << np.uint64(frac_width + extra)
+    f = frac.astype(np.uint64) << np.uint64(extra)
+    negative, t = sign.astype(bool), sticky.astype(np.uint64)
+    power_of_two = negative & (f == 0) & (t == 0)               # -2 * 2**scale: one binade up
+    sig = np.where(negative, np.where(power_of_two, fine, np.uint64(2) * fine - f - t), fine | f)
+    return np.where(power_of_two, scale + 1, scale), sig, sticky.astype(bool)
+
+
+@pytest.mark.parametrize("twos_complement", [False, True])
+@pytest.mark.parametrize("n,es,frac_width", ENCODER_CASES)
+def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, twos_complement):
+    """Every sign, scale (two beyond each end of the range), fraction and sticky bit; with
+    ``twos_complement`` a negative input is -2 + 0.frac, rounded as its magnitude is."""
     fmt = PositFormat(n, es)
     scale_width = (fmt.max_scale + 2).bit_length() + 1
-    dut = PositEncoder(n, es, frac_width=frac_width, scale_width=scale_width)
+    dut = PositEncoder(n, es, frac_width=frac_width, scale_width=scale_width, twos_complement=twos_complement)
     cases = list(itertools.product((0, 1), range(-fmt.max_scale - 2, fmt.max_scale + 3),
                                    range(1 << frac_width), (0, 1)))
     sign, scale, frac, sticky = (np.array(c) for c in zip(*cases))
-    want = fmt.encode(sign.astype(bool), scale, (np.uint64(1) << np.uint64(frac_width)) | frac.astype(np.uint64),
-                      frac_width, sticky.astype(bool))
+    if twos_complement:
+        extra = n + 2
+        g_scale, g_sig, g_sticky = _magnitude_form(sign, scale, frac, sticky, frac_width, extra)
+        want = fmt.encode(sign.astype(bool), g_scale, g_sig, frac_width + extra, g_sticky)
+    else:
+        want = fmt.encode(sign.astype(bool), scale, (np.uint64(1) << np.uint64(frac_width)) | frac.astype(np.uint64),
+                          frac_width, sticky.astype(bool))
 
     async def bench(ctx):
         for case, expected in zip(cases, want.tolist()):
@@ -133,6 +183,9 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositMul, {"N": 16.0}, "N must be an integer"),
     (PositDecoder, {"n": 40}, "N must be an integer in 2..32"),
     (PositDecoder, {"n": 8, "negate_pattern": 1}, "negate_pattern must be a bool"),
+    (PositDecoder, {"n": 8, "signed_form": "yes"}, "signed_form must be a bool"),
+    (PositDecoder, {"n": 8, "negate_pattern": True, "signed_form": True}, "signed_form needs the pattern as it is"),
+    (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "twos_complement": 1}, "twos_complement must be a bool"),
 ])
 def test_parameters_out_of_range_are_refused_with_their_range(component, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

@@ -5,17 +5,25 @@ posit patterns) and returns ``result`` = ``a + b`` or ``a - b`` rounded to
 nearest, ties to even on the pattern, never to 0 or NaR from a nonzero real;
 NaR in gives NaR out, ``x - x`` gives 0.
 
-Datapath: decode both operands -> order them by magnitude (the magnitudes'
-patterns compare like unsigned integers) -> shift the smaller significand right
-by the scale difference, keeping a guard and a round bit and ORing the rest
-into a sticky bit -> add or subtract the M + 3-bit significands (M = fbits + 1)
--> normalize (leading-zero count and left shift) -> encode and round.  Pipeline
-cut points in fill order: ``sum`` (after the add), ``decode``, ``normalize``,
-``align`` (after the alignment shift), ``operands``, ``regime`` (inside the
-decoders, after the regime run count), ``layout`` (inside the encoder, before
-the rounding adder), ``distance`` (after the ordering and the scale
-difference, before the alignment shift), ``count`` (after the sum's
-leading-zero count, before its shift).  Latency is ``depth + 1``.
+Datapath, in two's complement throughout (nothing is negated but ``b`` for
+SUB): negate the pattern of ``b`` for SUB (exact: a posit negates as an
+integer) -> decode both operands into ``2**scale * sig`` with ``sig = 1 + f``
+or ``-2 + f`` (``PositFields.signed_sig``, no negation) -> order them by scale
+-> shift the one of the smaller scale right, arithmetically, keeping a guard
+and a round bit and ORing the rest into a sticky bit (the remainder of a
+two's-complement truncation is never negative) -> add -> normalize (count
+of the sign bit's copies and left shift) -> encode and round in two's
+complement (``PositEncoder(twos_complement=True)``).  Pipeline cut points in
+fill order: ``sum`` (after the add), ``decode``, ``normalize``, ``align``
+(after the alignment shift), ``operands``, ``regime`` (inside the decoders,
+after the regime run count), ``layout`` (inside the encoder, before the
+rounding adder), ``distance`` (after the ordering and the scale difference,
+before the alignment shift), ``count`` (after the sum's sign-bit count,
+before its shift).  Latency is ``depth + 1``.
+
+The sign-magnitude datapath below the two's-complement one is ``posit_alu``'s:
+its encoder is shared with the product, quotient, root and quire, all in
+sign-magnitude form.
 """
 
 from amaranth import *
@@ -27,8 +35,11 @@ from .codec import decode_pair, encode
 from .unit import PositUnit
 
 
-__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS", "decoded_operands", "order", "shift_smaller", "align",
-           "add_significands", "count_leading_zeros", "shift_out_leading_one", "normalize"]
+__all__ = ["PositAddOp", "PositAdd", "CUT_POINTS",
+           "signed_operands", "order_by_scale", "shift_smaller_scale", "add_signed", "count_sign_copies",
+           "shift_out_sign_copies",
+           "decoded_operands", "order", "shift_smaller", "align", "add_significands", "count_leading_zeros",
+           "shift_out_leading_one", "normalize"]
 
 
 CUT_POINTS = ("sum", "decode", "normalize", "align", "operands", "regime", "layout", "distance", "count")
@@ -51,37 +62,91 @@ class PositAdd(PositUnit):
 
     def elaborate(self, platform):
         m = Module()
-        n, es, sig_w = self.N, self.ES, self.fbits + 1
+        n, es, w = self.N, self.ES, self.fbits + 2
         pipe = self.pipeline(m, CUT_POINTS)
 
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
-        # Unpipelined, decoding the patterns as they are maps to fewer LUTs; with a register inside
-        # the decoders, negating first leaves the second half without its adder (the shorter path).
-        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=pipe.registered("regime"), op=s["op"])
-        subtract = Value.cast(decoded["op"]) == PositAddOp.SUB.value
-        s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"], subtract, decoded["a_larger"]))
-        s = pipe.cut("distance", **order(m, s, sig_w))
-        s = pipe.cut("align", **shift_smaller(m, s, sig_w))
-        s = pipe.cut("sum", **add_significands(m, s, sig_w))
-        s = pipe.cut("count", **count_leading_zeros(m, s, sig_w))
-        s = pipe.cut("normalize", **shift_out_leading_one(m, s, sig_w))
-        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)))))
+        b = Signal(n, name="b_operand")
+        m.d.comb += b.eq(Mux(Value.cast(s["op"]) == PositAddOp.SUB.value, -s["b"], s["b"]))
+        decoded = decode_pair(m, pipe, n, es, s["a"], b, signed_form=True)
+        s = pipe.cut("decode", **signed_operands(decoded["a"], decoded["b"]))
+        s = pipe.cut("distance", **order_by_scale(m, s))
+        s = pipe.cut("align", **shift_smaller_scale(m, s, w))
+        s = pipe.cut("sum", **add_signed(m, s, w))
+        s = pipe.cut("count", **count_sign_copies(m, s, w))
+        s = pipe.cut("normalize", **shift_out_sign_copies(m, s, w))
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=True)))
         return m
 
 
-# The adder's datapath, one function per stage: each takes the previous stage's values (a dict,
-# through a pipeline cut) and returns its own.  ``PositAdd`` and ``PositALU`` compose them.
+# posit_add's datapath in two's complement, one function per stage: each takes the previous
+# stage's values (a dict, through a pipeline cut) and returns its own.  ``w`` = fbits + 2 is the
+# width of a signed significand.
 
-def decoded_operands(da, db, subtract, a_larger=None):
-    """The decoded operands (``PositDecoder`` outputs), ``b`` negated when ``subtract``.
+def signed_operands(da, db):
+    """The operands' two's-complement forms (``PositFields.signed_scale`` and ``signed_sig``)."""
+    return dict(a_scale=da.signed_scale, a_sig=da.signed_sig, b_scale=db.signed_scale, b_sig=db.signed_sig,
+                nar=da.nar | db.nar)
 
-    ``a_larger`` (``|a| >= |b|``) defaults to the decoders' magnitude comparison.
+
+def order_by_scale(m, s):
+    """``x`` the significand of the larger scale (``a``'s on a tie), ``y`` the other one and
+    ``distance`` the scale difference; 0 has the lowest scale of all and loses."""
+    a_first = Signal(name="a_first")
+    distance = Signal(len(Value.cast(s["a_scale"])) + 1, name="scale_distance")
+    m.d.comb += [
+        a_first.eq(s["a_scale"] >= s["b_scale"]),
+        distance.eq(Mux(a_first, s["a_scale"] - s["b_scale"], s["b_scale"] - s["a_scale"])),
+    ]
+    return dict(x=Mux(a_first, s["a_sig"], s["b_sig"]), y=Mux(a_first, s["b_sig"], s["a_sig"]),
+                scale=Mux(a_first, s["a_scale"], s["b_scale"]), distance=distance, nar=s["nar"])
+
+
+def shift_smaller_scale(m, s, w):
+    """``y`` shifted right by ``distance``, copies of its sign shifted in, with a guard and a round
+    bit and the OR of the rest as a sticky LSB (w + 3 bits)."""
+    y = Value.cast(s["y"])
+    m.submodules.align = shifter = ShiftRightSticky(w + 2, len(Value.cast(s["distance"])), fill=True)
+    m.d.comb += [shifter.value.eq(Cat(C(0, 2), y)), shifter.amount.eq(s["distance"]), shifter.fill.eq(y[-1])]
+    return dict(x=s["x"], y=Cat(shifter.sticky, shifter.result), scale=s["scale"], nar=s["nar"])
+
+
+def add_signed(m, s, w):
+    """``x + y`` in w + 4 bits (one more than either, so nothing overflows)."""
+    total = Signal(signed(w + 4), name="total")
+    m.d.comb += total.eq(Cat(C(0, 3), s["x"]).as_signed() + Value.cast(s["y"]).as_signed())
+    return dict(total=total, scale=s["scale"], nar=s["nar"])
+
+
+def count_sign_copies(m, s, w):
+    """How many bits below the sign bit of the sum repeat it (leading-zero count of bit i XOR
+    bit i + 1)."""
+    total = Value.cast(s["total"])
+    m.submodules.lzc = lzc = LeadingZeroCount(w + 3)
+    m.d.comb += lzc.value.eq(total[:-1] ^ total[1:])
+    return dict(total=total, count=lzc.count, scale=s["scale"], nar=s["nar"])
+
+
+def shift_out_sign_copies(m, s, w):
+    """The sum normalized to ``01.frac`` or ``10.frac``: its sign, scale and the w + 2 bits ``frac``.
+
+    Beyond a scale difference of 1 at most two copies are shifted out, so the sticky bit stays
+    below the round bit; a longer shift comes from a cancellation, which leaves no sticky bit.
     """
-    if a_larger is None:
-        a_larger = da.magnitude >= db.magnitude
+    total = Value.cast(s["total"])
+    frac = Signal(w + 2, name="normalized_frac")
+    m.d.comb += frac.eq(total << s["count"])
+    return dict(sign=total[-1], scale=s["scale"] + 1 - s["count"], frac=frac, zero=total == 0, nar=s["nar"])
+
+
+# posit_alu's adder in sign-magnitude form, one function per stage as above.
+
+def decoded_operands(da, db, subtract):
+    """The decoded operands (``PositDecoder`` outputs), ``b`` negated when ``subtract``, and
+    ``a_larger`` (``|a| >= |b|``, from the magnitudes' patterns)."""
     return dict(a_sign=da.sign, a_scale=da.scale, a_sig=da.sig,
                 b_sign=db.sign ^ subtract, b_scale=db.scale, b_sig=db.sig,
-                a_larger=a_larger, nar=da.nar | db.nar)
+                a_larger=da.magnitude >= db.magnitude, nar=da.nar | db.nar)
 
 
 def order(m, s, sig_w):

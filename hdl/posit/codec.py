@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.posit import ES_RANGE, N_RANGE, PositFormat
 from ..common.lzc import LeadingZeroCount
-from ..common.params import check_int
+from ..common.params import check_bool, check_int
 from ..common.shift import ShiftRightSticky
 
 
@@ -63,14 +63,18 @@ class PositDecoder(wiring.Component):
     the unit around it (yosys' abc9 maps for delay).  Combinational: the two
     halves ``PositRegimeRun`` (the count) and ``PositFields`` (the shift and
     the fields), which a unit may put on either side of a pipeline register.
+    With ``signed_form=True`` also ``PositFields``' two's-complement form
+    ``signed_scale`` and ``signed_sig``.
     """
 
-    def __init__(self, n, es=2, *, negate_pattern=False):
+    def __init__(self, n, es=2, *, negate_pattern=False, signed_form=False):
         fmt = check_format("PositDecoder", n, es)
-        if not isinstance(negate_pattern, bool):
-            raise ValueError(f"PositDecoder: negate_pattern must be a bool, got {negate_pattern!r}")
+        check_bool("PositDecoder", "negate_pattern", negate_pattern)
+        check_bool("PositDecoder", "signed_form", signed_form)
+        if signed_form and negate_pattern:
+            raise ValueError("PositDecoder: signed_form needs the pattern as it is (negate_pattern=False)")
         self.n, self.es, self.fbits = n, es, fmt.fbits
-        self.negate_pattern = negate_pattern
+        self.negate_pattern, self.signed_form = negate_pattern, signed_form
         super().__init__({
             "posit":     In(n),
             "sign":      Out(1),
@@ -79,12 +83,17 @@ class PositDecoder(wiring.Component):
             "scale":     Out(signed(scale_width(n, es))),
             "sig":       Out(fmt.fbits + 1),
             "magnitude": Out(n - 1),
+            **({"signed_scale": Out(signed(scale_width(n, es))),
+                "signed_sig": Out(signed(fmt.fbits + 2))} if signed_form else {}),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.regime = regime = PositRegimeRun(self.n, self.es, negate_pattern=self.negate_pattern)
-        m.submodules.fields = fields = PositFields(self.n, self.es, negate_pattern=self.negate_pattern)
+        m.submodules.fields = fields = PositFields(self.n, self.es, negate_pattern=self.negate_pattern,
+                                                   signed_form=self.signed_form)
+        if self.signed_form:
+            m.d.comb += [self.signed_scale.eq(fields.signed_scale), self.signed_sig.eq(fields.signed_sig)]
         m.d.comb += [
             regime.posit.eq(self.posit),
             fields.negative.eq(self.posit[self.n - 1]),
@@ -140,13 +149,24 @@ class PositFields(wiring.Component):
     pattern's other bits (with ``negate_pattern``: ``PositRegimeRun``'s
     ``magnitude``); ``run`` In, ``PositRegimeRun``'s count; ``sign``, ``zero``,
     ``nar``, ``scale``, ``sig`` Out as ``PositDecoder`` describes them.
-    Combinational.
+
+    With ``signed_form=True`` (not with ``negate_pattern``) also the
+    two's-complement form, which needs no negation: ``signed_sig`` Out(signed(fbits + 2)) is ``Cat(f, ~s, s)``, the
+    value ``1 + f`` of a positive pattern and ``-2 + f`` of a negative one
+    (its own fraction bits f, fbits below the point; 0 for 0 and NaR), and
+    ``signed_scale`` Out(signed(scale_width)) the scale of that form, so the
+    value is ``2**signed_scale * signed_sig``; 0 has the lowest scale of all,
+    ``-(n-1) * 2**es``.  Combinational.
     """
 
-    def __init__(self, n, es=2, *, negate_pattern=False):
+    def __init__(self, n, es=2, *, negate_pattern=False, signed_form=False):
         fmt = check_format("PositFields", n, es)
+        check_bool("PositFields", "negate_pattern", negate_pattern)
+        check_bool("PositFields", "signed_form", signed_form)
+        if signed_form and negate_pattern:
+            raise ValueError("PositFields: signed_form needs the pattern as it is (negate_pattern=False)")
         self.n, self.es, self.fbits = n, es, fmt.fbits
-        self.negate_pattern = negate_pattern
+        self.negate_pattern, self.signed_form = negate_pattern, signed_form
         super().__init__({
             "negative":  In(1),
             "body":      In(n - 1),
@@ -156,6 +176,8 @@ class PositFields(wiring.Component):
             "nar":       Out(1),
             "scale":     Out(signed(scale_width(n, es))),
             "sig":       Out(fmt.fbits + 1),
+            **({"signed_scale": Out(signed(scale_width(n, es))),
+                "signed_sig": Out(signed(fmt.fbits + 2))} if signed_form else {}),
         })
 
     def elaborate(self, platform):
@@ -184,6 +206,9 @@ class PositFields(wiring.Component):
         raw_frac = ext[es:tw] if tw > es else C(0, 0)
         scale = Cat(e, k).as_signed()
         frac = raw_frac
+        if self.signed_form:
+            m.d.comb += [self.signed_scale.eq(scale),
+                         self.signed_sig.eq(Cat(raw_frac, ~sign & ~special, sign & ~special))]
         if not self.negate_pattern and fbits:
             # |-2 + f| = 1 + (1 - f): the fraction's two's complement, one binade up when f = 0.
             frac = Signal(fbits, name="frac")
@@ -222,13 +247,25 @@ class PositEncoder(wiring.Component):
     share one adder.  Combinational: the two halves ``PositLayout`` (the
     string) and ``PositRound`` (the rounding adder), which a unit may put on
     either side of a pipeline register.
+
+    With ``twos_complement=True`` a negative input is in the two's-complement
+    form of ``PositFields.signed_sig``: ``2**scale * (-2 + 0.frac)``.  Its
+    pattern is the sign, the regime and exponent of ``scale`` inverted, then
+    ``frac`` as it is: the two's complement of the magnitude's string, laid
+    out by the same shift.  Rounding that string to nearest, ties to even, is
+    the magnitude's rounding reflected (negation keeps a pattern's parity), so
+    only ``up`` is added and nothing is negated.  Saturation: ``scale >=
+    (n-2) * 2**es`` gives -maxpos (the value is beyond -maxpos there) and
+    ``scale < -(n-2) * 2**es`` gives -minpos.
     """
 
-    def __init__(self, n, es=2, *, frac_width, scale_width):
+    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False):
         check_format("PositEncoder", n, es)
         check_int("PositEncoder", "frac_width", frac_width, 0)
         check_int("PositEncoder", "scale_width", scale_width, 1)
+        check_bool("PositEncoder", "twos_complement", twos_complement)
         self.n, self.es = n, es
+        self.twos_complement = twos_complement
         self.frac_width, self.scale_width = frac_width, scale_width
         super().__init__({
             "sign":   In(1),
@@ -243,8 +280,11 @@ class PositEncoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.layout = layout = PositLayout(self.n, self.es, frac_width=self.frac_width,
-                                                   scale_width=self.scale_width)
-        m.submodules.round = rnd = PositRound(self.n)
+                                                   scale_width=self.scale_width,
+                                                   twos_complement=self.twos_complement)
+        m.submodules.round = rnd = PositRound(self.n, twos_complement=self.twos_complement)
+        if self.twos_complement:
+            m.d.comb += layout.sign.eq(self.sign)
         m.d.comb += [
             layout.scale.eq(self.scale), layout.frac.eq(self.frac), layout.sticky.eq(self.sticky),
             rnd.sign.eq(self.sign), rnd.zero.eq(self.zero), rnd.nar.eq(self.nar),
@@ -260,14 +300,19 @@ class PositLayout(wiring.Component):
 
     Ports: ``scale``, ``frac``, ``sticky`` In as for ``PositEncoder``; ``kept``
     Out(n - 1), ``round_bit``, ``sticky_all`` Out(1); ``over``, ``under``
-    Out(1): the scale is beyond maxpos / below minpos.  Combinational.
+    Out(1): the scale is beyond maxpos / below minpos.  With
+    ``twos_complement=True`` (see ``PositEncoder``) also ``sign`` In(1), and
+    the string is the pattern's own.  Combinational.
     """
 
-    def __init__(self, n, es=2, *, frac_width, scale_width):
+    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False):
         check_format("PositLayout", n, es)
+        check_bool("PositLayout", "twos_complement", twos_complement)
         self.n, self.es = n, es
+        self.twos_complement = twos_complement
         self.frac_width, self.scale_width = frac_width, scale_width
         super().__init__({
+            **({"sign": In(1)} if twos_complement else {}),
             "scale":      In(signed(scale_width)),
             "frac":       In(frac_width),
             "sticky":     In(1),
@@ -283,7 +328,11 @@ class PositLayout(wiring.Component):
         n, es, fw = self.n, self.es, self.frac_width
         kw = regime_width(n)
         max_scale = (n - 2) << es
-        m.d.comb += [self.over.eq(self.scale > max_scale), self.under.eq(self.scale < -max_scale)]
+        if self.twos_complement:
+            m.d.comb += self.over.eq((self.scale > max_scale) | (self.sign & (self.scale == max_scale)))
+        else:
+            m.d.comb += self.over.eq(self.scale > max_scale)
+        m.d.comb += self.under.eq(self.scale < -max_scale)
 
         k = Signal(signed(kw), name="k")
         m.d.comb += k.eq(self.scale >> es)
@@ -294,11 +343,16 @@ class PositLayout(wiring.Component):
             f, dropped = self.frac[fw - keep:], self.frac[:fw - keep].any()
         else:
             f, dropped = Cat(C(0, keep - fw), self.frac), C(0, 1)
-        word = Cat(f, self.scale[:es], k_neg, ~k_neg)
+        if self.twos_complement:
+            word = Cat(f, Cat(self.scale[:es], k_neg, ~k_neg) ^ self.sign.replicate(es + 2))
+            fill = ~k_neg ^ self.sign
+        else:
+            word = Cat(f, self.scale[:es], k_neg, ~k_neg)
+            fill = ~k_neg
         width = len(word)
 
         m.submodules.layout = layout = ShiftRightSticky(width, len(amount), fill=True)
-        m.d.comb += [layout.value.eq(word), layout.amount.eq(amount), layout.fill.eq(~k_neg)]
+        m.d.comb += [layout.value.eq(word), layout.amount.eq(amount), layout.fill.eq(fill)]
         string = layout.result
         m.d.comb += [
             self.kept.eq(string[width - (n - 1):]),
@@ -313,12 +367,15 @@ class PositRound(wiring.Component):
 
     Ports: ``kept``, ``round_bit``, ``sticky``, ``over``, ``under`` In
     (``PositLayout``'s outputs), ``sign``, ``zero``, ``nar`` In(1); ``posit``
-    Out(n).  Combinational.
+    Out(n).  With ``twos_complement=True`` the kept bits are the pattern's
+    own and are not negated.  Combinational.
     """
 
-    def __init__(self, n):
+    def __init__(self, n, *, twos_complement=False):
         check_int("PositRound", "n", n, 2)
+        check_bool("PositRound", "twos_complement", twos_complement)
         self.n = n
+        self.twos_complement = twos_complement
         super().__init__({
             "kept":      In(n - 1),
             "round_bit": In(1),
@@ -336,21 +393,29 @@ class PositRound(wiring.Component):
         n = self.n
         body = Signal(n - 1, name="body")
         up = Signal(name="round_up")
-        m.d.comb += [
-            body.eq(Mux(self.over, (1 << (n - 1)) - 1, Mux(self.under, 1, self.kept))),
-            up.eq(self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under),
-        ]
+        maxpos, minpos = (1 << (n - 1)) - 1, 1
+        if self.twos_complement:
+            # The patterns of -maxpos and -minpos are those of minpos and maxpos behind the sign.
+            saturated = Mux(self.over, Mux(self.sign, minpos, maxpos), Mux(self.sign, maxpos, minpos))
+            m.d.comb += body.eq(Mux(self.over | self.under, saturated, self.kept))
+        else:
+            m.d.comb += body.eq(Mux(self.over, maxpos, Mux(self.under, minpos, self.kept)))
+        m.d.comb += up.eq(self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under)
         signed_result = Signal(n, name="signed_result")
-        m.d.comb += signed_result.eq((Cat(body, C(0, 1)) ^ self.sign.replicate(n)) + (up ^ self.sign))
+        if self.twos_complement:
+            m.d.comb += signed_result.eq(Cat((body + up)[:n - 1], self.sign))
+        else:
+            m.d.comb += signed_result.eq((Cat(body, C(0, 1)) ^ self.sign.replicate(n)) + (up ^ self.sign))
         m.d.comb += self.posit.eq(Mux(self.nar, 1 << (n - 1), Mux(self.zero, 0, signed_result)))
         return m
 
 
-def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, **carry):
+def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, signed_form=False, **carry):
     """Decodes posits ``a`` and ``b`` with pipeline cut point ``regime`` between the two halves.
 
-    Returns a dict: ``a`` and ``b`` (objects with the ``PositDecoder`` outputs
-    but ``magnitude``), ``a_larger`` (``|a| >= |b|``, compared before the cut)
+    Returns a dict: ``a`` and ``b`` (``PositFields``: the ``PositDecoder``
+    outputs but ``magnitude``, and the two's-complement form with
+    ``signed_form``), ``a_larger`` (``|a| >= |b|``, compared before the cut)
     and the ``carry`` values after the cut.
     """
     halves = {}
@@ -367,7 +432,7 @@ def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, **carry):
     out = {key: s[key] for key in carry}
     out["a_larger"] = s["a_larger"]
     for name in ("a", "b"):
-        fields = PositFields(n, es, negate_pattern=negate_pattern)
+        fields = PositFields(n, es, negate_pattern=negate_pattern, signed_form=signed_form)
         m.submodules[f"fields_{name}"] = fields
         m.d.comb += [fields.negative.eq(s[f"{name}_negative"]), fields.body.eq(s[f"{name}_body"])]
         if n > 2:
@@ -376,14 +441,18 @@ def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, **carry):
     return out
 
 
-def encode(m, pipe, n, es, s):
+def encode(m, pipe, n, es, s, *, twos_complement=False):
     """The posit of encoder fields ``s`` (sign, scale, frac, sticky, zero, nar), with pipeline cut
-    point ``layout`` between ``PositLayout`` and ``PositRound``."""
-    layout = PositLayout(n, es, frac_width=len(Value.cast(s["frac"])), scale_width=len(Value.cast(s["scale"])))
+    point ``layout`` between ``PositLayout`` and ``PositRound`` (``twos_complement``: see
+    ``PositEncoder``)."""
+    layout = PositLayout(n, es, frac_width=len(Value.cast(s["frac"])), scale_width=len(Value.cast(s["scale"])),
+                         twos_complement=twos_complement)
     m.submodules.layout = layout
     m.d.comb += [layout.scale.eq(s["scale"]), layout.frac.eq(s["frac"]), layout.sticky.eq(s["sticky"])]
+    if twos_complement:
+        m.d.comb += layout.sign.eq(s["sign"])
     s = pipe.cut("layout", sign=s["sign"], zero=s["zero"], nar=s["nar"], kept=layout.kept,
                  round_bit=layout.round_bit, sticky=layout.sticky_all, over=layout.over, under=layout.under)
-    m.submodules.round = rnd = PositRound(n)
+    m.submodules.round = rnd = PositRound(n, twos_complement=twos_complement)
     m.d.comb += [getattr(rnd, key).eq(value) for key, value in s.items()]
     return rnd.posit
