@@ -54,7 +54,7 @@ def check_vsum(unit, vsum):
 
 class Exsdotp(PipelinedUnit):
     """Expanding two-term dot product plus addend; ``src``/``dst`` are ``golden.fp.FloatFormat``,
-    ``depth`` 0..4, ``vsum`` builds the non-expanding VSUM/VSUMN."""
+    ``depth`` 0..12 (the cut points of ``hdl/fused_dot.py``), ``vsum`` builds the non-expanding VSUM/VSUMN."""
 
     def __init__(self, *, src, dst, depth=1, vsum=False):
         check_formats(src, dst)

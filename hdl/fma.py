@@ -34,7 +34,7 @@ class FmaOp(enum.Enum, shape=2):
 
 class Fma(PipelinedUnit):
     """Fused multiply-add into ``fmt`` (a ``golden.fp.FloatFormat`` with the ieee flavour) from
-    ``src`` (default ``fmt``, at most as wide), ``depth`` 0..4."""
+    ``src`` (default ``fmt``, at most as wide), ``depth`` 0..12 (the cut points of ``hdl/fused_dot.py``)."""
 
     def __init__(self, *, fmt, src=None, depth=1):
         src = fmt if src is None else src

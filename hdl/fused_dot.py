@@ -32,14 +32,30 @@ rounding); an exact zero sum is +0 (-0 under RDN), or -0 when every term is -0.
 
 Pipeline cut points, in fill order: ``sum`` (after the add), ``products``
 (after the multipliers and the product sum), ``normalized`` (before rounding),
-``operands`` (the inputs, placed by the unit).
+``operands`` (the inputs, placed by the unit), ``multiplied`` (after the
+significand products, before their negation and placement), ``aligned``
+(after c's placement or alignment shift, before the add), ``magnitude`` (after
+the sum's absolute value, before normalizing), ``count`` (after the
+normalization's leading-zero count, before its shift), ``rounded`` (after the
+rounding, before the special cases), ``placed`` (after the products' placement
+in the frame, before their sum), ``coarse`` (between the normalizing shift's
+two steps), ``partial`` (between the DSP-sized partial products of the
+significands and their sums, ``hdl/common/multiply.py``).  The first four
+split the datapath at its stage boundaries, the rest inside the stages; with
+a register at ``aligned`` c's shift amount, and with one at ``count`` the
+normalization's limits, are worked out a stage early.  Where a path has
+nothing to split at a cut point (``partial``, ``placed`` and ``aligned`` on
+the three-term path) the register sits beside the next one.  Depths 0..4 give
+the same Verilog as before the inner cut points existed.
 """
 
 from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import FloatNormalize, FloatRound, exponent_shape, normalize_unpacked, unpack
+from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_limits, normalize_unpacked,
+                           unpack)
+from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
 from .common.three_term_sum import ThreeTermSum, negate_if
@@ -48,7 +64,8 @@ from .common.three_term_sum import ThreeTermSum, negate_if
 __all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "fused_dot"]
 
 
-CUT_POINTS = ("sum", "products", "normalized", "operands")
+CUT_POINTS = ("sum", "products", "normalized", "operands", "multiplied", "aligned", "magnitude", "count", "rounded",
+              "placed", "coarse", "partial")
 MAX_FRAME_BITS = 128
 
 
@@ -138,20 +155,32 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         ub = [normalize_unpacked(m, x, src, f"b{i}") for i, x in enumerate(ub)]
         uc = normalize_unpacked(m, uc, dst, "c")
         q = max(2 * p_src, p_dst)
-        fields = [Mux(f, x.significand * y.significand, 0) << (q - 2 * p_src) for f, x, y in zip(finite, ua, ub)]
+        raw = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
         tops = [x.exponent + y.exponent + 2 * p_src for x, y in zip(ua, ub)]
+        carried = dict(raw=raw, tops=tops, p_sign=p_sign, c_significand=uc.significand, c_exponent=uc.exponent,
+                       c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags)
+        if addends is not None:
+            ux = [normalize_unpacked(m, x, dst, f"x{i}") for i, x in enumerate(ux)]
+            carried.update(select=select, finite=finite, x_significand=[x.significand for x in ux],
+                           x_exponent=[x.exponent for x in ux])
+        s = pipe.cut("partial", **pipe.cut("multiplied", **carried))
+        fields = [r << (q - 2 * p_src) for r in s["raw"]]
+        tops, p_sign = s["tops"], s["p_sign"]
+        uc = uc._replace(significand=s["c_significand"], exponent=s["c_exponent"])
+        c_sign, c_signed, rm, tags = s["c_sign"], s["c_signed"], s["rm"], s["tags"]
         p_lo -= 2 * src.man_bits
         top_lo = min(p_lo + 2 * p_src, c_lo - dst.man_bits + p_dst)
         top_hi = max(p_hi + 2 * p_src, c_hi + p_dst)
         if addends is not None:
-            ux = [normalize_unpacked(m, x, dst, f"x{i}") for i, x in enumerate(ux)]
-            fields = [Mux(select, Mux(f, x.significand, 0) << (q - p_dst), p)
-                      for f, x, p in zip(finite, ux, fields)]
-            tops = [Mux(select, x.exponent + p_dst, t) for x, t in zip(ux, tops)]
+            select, finite = s["select"], s["finite"]
+            fields = [Mux(select, Mux(f, sig, 0) << (q - p_dst), p)
+                      for f, sig, p in zip(finite, s["x_significand"], fields)]
+            tops = [Mux(select, exp + p_dst, t) for exp, t in zip(s["x_exponent"], tops)]
         terms_in = {f"t{i}_{key}": value for i, (field, top, sign) in enumerate(zip(fields, tops, p_sign))
                     for key, value in (("field", field), ("top", top), ("sign", sign))}
-        s = pipe.cut("products", **terms_in, c_significand=uc.significand, c_exponent=uc.exponent,
+        s = pipe.cut("placed", **terms_in, c_significand=uc.significand, c_exponent=uc.exponent,
                      c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags)
+        s = pipe.cut("products", **s)
         m.submodules.terms = terms = ThreeTermSum(q, p_dst, xshape, top_lo, top_hi)
         for i in range(2):
             m.d.comb += [getattr(terms, f"sign{i}").eq(s[f"t{i}_sign"]),
@@ -161,19 +190,40 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             terms.sign2.eq(s["c_sign"]), terms.field2.eq(s["c_significand"] << (q - p_dst)),
             terms.top2.eq(s["c_exponent"] + p_dst),
         ]
-        total, window_exponent = terms.total, terms.exponent
+        s = pipe.cut("aligned", total=terms.total, window_exponent=terms.exponent, c_signed=s["c_signed"],
+                     rm=s["rm"], tags=s["tags"])
+        total, window_exponent = s["total"], s["window_exponent"]
         window_lo, window_hi = terms.exponent_lo, terms.exponent_hi
-        s_zero, width = C(0, 1), len(total) - 1
+        s_zero, width = C(0, 1), len(terms.total) - 1
         rm, tags = s["rm"], s["tags"]
     else:
+        c_vals = dict(c_significand=uc.significand, c_exponent=uc.exponent, c_sign=c_sign, c_signed=c_signed,
+                      rm=rm, tags=tags)
         p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
-        products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+        if pipe.registered("partial"):
+            # DSP-sized partial products, then a register, then their sums.
+            s = pipe.cut("partial", parts=[dsp_parts.partial_products(m, x.significand, y.significand)
+                                           for x, y in zip(ua, ub)],
+                         finite=finite, p_exp=p_exp, p_sign=p_sign, **c_vals)
+            p_exp, p_sign = s["p_exp"], s["p_sign"]
+            c_vals = {key: s[key] for key in c_vals}
+            products = [Mux(f, dsp_parts.sum_partials(m, parts, 2 * p_src), 0)
+                        for f, parts in zip(s["finite"], s["parts"])]
+        else:
+            c_vals = pipe.cut("partial", **c_vals)
+            products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+        s = pipe.cut("multiplied", p_exp=p_exp, products=products, p_sign=p_sign, **c_vals)
+        p_exp, products, p_sign = s["p_exp"], s["products"], s["p_sign"]
+        c_vals = {key: s[key] for key in c_vals}
         if k == 1:
             s_bits = 2 * p_src
             s_value = Signal(signed(s_bits + 1), name="product")
             s_exponent = Signal(xshape, name="product_exponent")
             m.d.comb += [s_value.eq(Mux(p_sign[0], -products[0], products[0])), s_exponent.eq(p_exp[0])]
             s_lo, s_hi = p_lo, p_hi
+            s = pipe.cut("placed", s_value=s_value, s_exponent=s_exponent, **c_vals)
+            s_value, s_exponent = s["s_value"], s["s_exponent"]
+            c_vals = {key: s[key] for key in c_vals}
         else:
             s_bits = frame_bits(src, k)
             s_value = Signal(signed(s_bits + 1), name="product_sum")
@@ -184,17 +234,38 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
                 term = Signal(signed(s_bits + 1), name=f"frame_term{i}")
                 m.d.comb += term.eq(Mux(sign, -(prod << offset), prod << offset))
                 placed.append(term)
-            m.d.comb += s_value.eq(sum(placed))
+            s = pipe.cut("placed", placed=placed, **c_vals)
+            c_vals = {key: s[key] for key in c_vals}
+            m.d.comb += s_value.eq(sum(s["placed"]))
             s_exponent = C(p_lo, xshape)
             s_lo = s_hi = p_lo
 
         variable = {"s_exponent": s_exponent} if k == 1 else {}
-        s = pipe.cut("products", s_value=s_value, c_significand=uc.significand, c_exponent=uc.exponent,
-                     c_sign=c_sign, c_signed=c_signed, rm=rm, tags=tags, **variable)
+        exact = k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS
+        if not exact:
+            # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
+            guard = p_dst + 3
+            top = guard + s_bits + guard
+            shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
+
+            def c_alignment(c_exponent, s_exponent):
+                """c's right shift in the window (0 when c lies wholly above it: ``c_above``)."""
+                shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
+                m.d.comb += shift.eq((top - p_dst) - (c_exponent - s_exponent + guard))
+                # Static range checks keep comparisons that cannot change out of the Verilog.
+                c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
+                amount = Mux(shift > top, top, shift) if shift_hi > top else shift
+                return c_above, Mux(c_above, 0, amount) if shift_lo < 0 else amount
+
+            # With a register after the alignment, the shift amount is worked out a stage early.
+            early = pipe.registered("aligned")
+            if early:
+                variable["c_above"], variable["c_amount"] = c_alignment(c_vals["c_exponent"], s_exponent)
+        s = pipe.cut("products", s_value=s_value, **c_vals, **variable)
         s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
         s_exponent = s.get("s_exponent", s_exponent)
 
-        if k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS:
+        if exact:
             # c lies inside one frame with the products: place it by its exponent, nothing is lost.
             lo = min(p_lo, c_lo)
             top = exact_frame_bits(src, dst, k)
@@ -202,28 +273,35 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             m.d.comb += offset.eq(s["c_exponent"] - lo)
             c_term = Signal(top, name="c_placed")
             m.d.comb += c_term.eq(s["c_significand"] << offset)
+            s = pipe.cut("aligned", s_value=s_value, c_term=c_term, c_sign=s["c_sign"], c_signed=s["c_signed"],
+                         rm=rm, tags=tags)
+            s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
             total = Signal(signed(top + 1), name="total")
-            m.d.comb += total.eq((s_value << (p_lo - lo)) + negate_if(s["c_sign"], c_term))
+            m.d.comb += total.eq((s_value << (p_lo - lo)) + negate_if(s["c_sign"], s["c_term"]))
             window_exponent = C(lo, xshape)
             window_lo = window_hi = lo
             s_zero = C(0, 1)
             width = top
         else:
-            # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
-            guard = p_dst + 3
-            top = guard + s_bits + guard
-            shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
-            shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
-            m.d.comb += shift.eq((top - p_dst) - (s["c_exponent"] - s_exponent + guard))
-            # Static range checks keep comparisons that cannot change out of the Verilog.
-            c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
-            amount = Mux(shift > top, top, shift) if shift_hi > top else shift
+            if early:
+                c_above, amount = s["c_above"], s["c_amount"]
+            else:
+                c_above, amount = c_alignment(s["c_exponent"], s_exponent)
             m.submodules.align = align = ShiftRightSticky(top, bits_for(top))
             m.d.comb += [
                 align.value.eq(s["c_significand"] << (top - p_dst)),
-                align.amount.eq(Mux(c_above, 0, amount) if shift_lo < 0 else amount),
+                align.amount.eq(amount),
             ]
-            c_term = Cat(align.sticky, align.result)
+            sticky = align.sticky
+            if early:
+                # From c's own bits and the amount, beside the shift rather than through its stages.
+                sticky = Cat(*(s["c_significand"][j] & (amount > top - p_dst + j) for j in range(p_dst))).any()
+            variable = {"s_exponent": s_exponent} if k == 1 else {}
+            s = pipe.cut("aligned", s_value=s_value, c_term=Cat(sticky, align.result), c_above=c_above,
+                         c_exponent=s["c_exponent"], c_sign=s["c_sign"], c_signed=s["c_signed"], rm=rm, tags=tags,
+                         **variable)
+            s_value, c_term, c_above, rm, tags = (s[key] for key in ("s_value", "c_term", "c_above", "rm", "tags"))
+            s_exponent = s.get("s_exponent", s_exponent)
             s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
             total = Signal(signed(top + 3), name="total")
             m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + negate_if(s["c_sign"], c_term))
@@ -240,20 +318,31 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     window_exponent, s_zero = s.get("window_exponent", window_exponent), s.get("s_zero", s_zero)
     magnitude = Signal(width, name="magnitude")
     m.d.comb += magnitude.eq((total ^ total[-1].replicate(len(total))) + total[-1])
-    m.submodules.normalize = norm = FloatNormalize(dst, width, window_lo, window_hi)
-    m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(window_exponent)]
+    variable = {} if window_lo == window_hi else {"window_exponent": window_exponent}
+    if pipe.registered("count"):
+        # The normalization's shift limits come from the exponent alone: work them out a stage early.
+        variable["limits"] = normalize_limits(m, dst, width, window_exponent, window_lo)
+    s = pipe.cut("magnitude", magnitude=magnitude, sign=total < 0, total_zero=total == 0, s_zero=s_zero,
+                 c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
+    window_exponent = s.get("window_exponent", window_exponent)
+    mantissa, exponent_top, s = float_normalize(
+        m, pipe, ("count", "coarse"), dst, s["magnitude"], window_exponent, width, window_lo, window_hi,
+        limits=s.get("limits"), **{key: s[key] for key in ("sign", "total_zero", "s_zero", "c_signed", "rm", "tags")})
 
-    s = pipe.cut("normalized", mantissa=norm.mantissa, exponent_top=norm.exponent_top, sign=total < 0,
-                 total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags)
-    rm, tags = s["rm"], s["tags"]
-    nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
+    s = pipe.cut("normalized", mantissa=mantissa, exponent_top=exponent_top, sign=s["sign"],
+                 total_zero=s["total_zero"], s_zero=s["s_zero"], c_signed=s["c_signed"], rm=s["rm"], tags=s["tags"])
     m.submodules.round = rnd = FloatRound(dst, dst.precision + 3)
     m.d.comb += [
         rnd.sign.eq(s["sign"]),
         rnd.mantissa.eq(s["mantissa"]),
         rnd.exponent_top.eq(s["exponent_top"]),
-        rnd.rm.eq(Mux(rm > RoundingMode.RMM.value, RoundingMode.RNE.value, rm)),
+        rnd.rm.eq(Mux(s["rm"] > RoundingMode.RMM.value, RoundingMode.RNE.value, s["rm"])),
     ]
+    s = pipe.cut("rounded", rounded=rnd.result, overflow=rnd.overflow, underflow=rnd.underflow,
+                 inexact=rnd.inexact, total_zero=s["total_zero"], s_zero=s["s_zero"], c_signed=s["c_signed"],
+                 rm=s["rm"], tags=s["tags"])
+    rm, tags = s["rm"], s["tags"]
+    nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
     rdn = rm == RoundingMode.RDN.value
     zero_sign = Mux(any_nonzero, rdn, all_neg | (~all_pos & rdn))
     inf = ((1 << dst.exp_bits) - 1) << dst.man_bits
@@ -269,7 +358,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         m.d.comb += result.eq(Cat(C(0, dst.width - 1), zero_sign))
     with m.Else():
         m.d.comb += [
-            result.eq(rnd.result),
-            flags.eq(Mux(rnd.overflow, OF | NX, 0) | Mux(rnd.underflow, UF, 0) | Mux(rnd.inexact, NX, 0)),
+            result.eq(s["rounded"]),
+            flags.eq(Mux(s["overflow"], OF | NX, 0) | Mux(s["underflow"], UF, 0) | Mux(s["inexact"], NX, 0)),
         ]
     return result, flags

@@ -9,32 +9,51 @@ from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
 from golden import fp
-from hdl.common.float import FloatNormalize, FloatRound, unpack
+from hdl.common.float import FloatNormalize, FloatRound, exponent_shape, float_normalize, unpack
 
 
 TINY = fp.FloatFormat(3, 2, name="E3M2")       # bias 3: emin -2, max 14
 WIDTH = 8                                       # magnitudes 0..255 worth magnitude * 2**exponent
 
 
-def _round_all(fmt, exponents):
+class _CombinationalCuts:
+    """A stand-in pipeline for ``float_normalize``: every cut point is taken, with no register."""
+
+    def registered(self, name):
+        return True
+
+    def cut(self, name, **values):
+        return dict(values)
+
+
+def _round_all(fmt, exponents, *, split=False, width=WIDTH, magnitudes=None):
+    """Every (exponent, rm, sign, magnitude) through the normalizer and FloatRound; ``split``: the
+    two-step ``float_normalize`` with every cut point taken instead of the ``FloatNormalize`` component."""
     m = Module()
-    m.submodules.norm = norm = FloatNormalize(fmt, WIDTH, min(exponents), max(exponents))
+    if split:
+        magnitude, exponent = Signal(width), Signal(exponent_shape(fmt))
+        mantissa, exponent_top, _ = float_normalize(m, _CombinationalCuts(), ("count", "coarse"), fmt, magnitude,
+                                                    exponent, width, min(exponents), max(exponents))
+    else:
+        m.submodules.norm = norm = FloatNormalize(fmt, width, min(exponents), max(exponents))
+        magnitude, exponent, mantissa, exponent_top = norm.magnitude, norm.exponent, norm.mantissa, norm.exponent_top
     m.submodules.rnd = rnd = FloatRound(fmt, fmt.precision + 3)
-    m.d.comb += [rnd.mantissa.eq(norm.mantissa), rnd.exponent_top.eq(norm.exponent_top)]
+    m.d.comb += [rnd.mantissa.eq(mantissa), rnd.exponent_top.eq(exponent_top)]
+    magnitudes = range(1, 1 << width) if magnitudes is None else magnitudes
     got = {}
 
     async def bench(ctx):
-        for exponent in exponents:
-            ctx.set(norm.exponent, exponent)
+        for e in exponents:
+            ctx.set(exponent, e)
             for rm in range(5):
                 ctx.set(rnd.rm, rm)
                 for sign in (0, 1):
                     ctx.set(rnd.sign, sign)
-                    for magnitude in range(1, 1 << WIDTH):
-                        ctx.set(norm.magnitude, magnitude)
+                    for value in magnitudes:
+                        ctx.set(magnitude, value)
                         flags = ((fp.OF | fp.NX) * ctx.get(rnd.overflow) | fp.UF * ctx.get(rnd.underflow)
                                  | fp.NX * ctx.get(rnd.inexact))
-                        got[exponent, rm, sign, magnitude] = (ctx.get(rnd.result), flags)
+                        got[e, rm, sign, value] = (ctx.get(rnd.result), flags)
 
     sim = Simulator(m)
     sim.add_testbench(bench)
@@ -42,10 +61,7 @@ def _round_all(fmt, exponents):
     return got
 
 
-@pytest.mark.parametrize("exponents", [range(-9, -3), range(-3, 2), range(2, 8)],
-                         ids=["subnormal-results", "around-one", "overflowing"])
-def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(exponents):
-    got = _round_all(TINY, list(exponents))
+def _check(got):
     keys = list(got)
     values = [(-1 if s else 1) * Fraction(mag) * Fraction(2) ** e for e, rm, s, mag in keys]
     rms = np.array([rm for _, rm, _, _ in keys])
@@ -55,7 +71,29 @@ def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(expone
     bad = np.flatnonzero((actual != expected) | (actual_flags != flags))
     assert not len(bad), [(keys[i], hex(int(expected[i])), hex(int(actual[i])), int(flags[i]), int(actual_flags[i]))
                           for i in bad[:5]]
-    assert len(keys) == len(exponents) * 5 * 2 * 255
+
+
+@pytest.mark.parametrize("exponents", [range(-9, -3), range(-3, 2), range(2, 8)],
+                         ids=["subnormal-results", "around-one", "overflowing"])
+@pytest.mark.parametrize("split", [False, True], ids=["component", "two-step"])
+def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(exponents, split):
+    got = _round_all(TINY, list(exponents), split=split)
+    _check(got)
+    assert len(got) == len(exponents) * 5 * 2 * 255
+
+
+@pytest.mark.parametrize("exponents", [range(-25, -17), range(-19, -12), range(-12, -8)],
+                         ids=["subnormal-results", "around-one", "overflowing"])
+def test_two_step_normalize_of_wide_magnitudes_matches_the_golden_rounding(exponents, seed):
+    """20-bit magnitudes, so the shift takes its coarse steps by 8 and 16: every power of two, every
+    run of ones from the top, and random values (seed printed by the fixture)."""
+    width = 20
+    rng = np.random.default_rng(seed)
+    magnitudes = sorted({1 << i for i in range(width)} | {(1 << width) - (1 << i) for i in range(width)}
+                        | set(rng.integers(1, 1 << width, size=300).tolist()))
+    got = _round_all(TINY, list(exponents), split=True, width=width, magnitudes=magnitudes)
+    _check(got)
+    assert len(got) == len(exponents) * 5 * 2 * len(magnitudes)
 
 
 @pytest.mark.parametrize("fmt", [TINY, fp.E5M2, fp.E4M3, fp.E4M3FN], ids=lambda f: f.name)

@@ -45,13 +45,13 @@ def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, 
 
 @pytest.mark.parametrize("name,overrides", [
     ("exsdotp", {"depth": 0}),
-    ("exsdotp", {"src": "fp16", "dst": "fp32", "depth": 4}),
-    ("exsdotp", {"src": "e4m3", "dst": "bf16", "depth": 2}),
+    ("exsdotp", {"depth": 11}),
+    ("exsdotp", {"src": "fp16", "dst": "fp32", "depth": 11}),
     ("fma", {"fmt": "fp16", "depth": 0}),
-    ("fma", {"fmt": "bf16", "src": "e4m3", "depth": 3}),
-    ("fma", {"fmt": "fp32", "depth": 4}),
+    ("fma", {"fmt": "bf16", "src": "e4m3", "depth": 6}),
+    ("fma", {"fmt": "fp32", "depth": 11}),
     ("exsdotp_simd", {"src": "e4m3", "dst": "bf16", "flen": 32, "depth": 0}),
-    ("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 3}),
+    ("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 9}),
     ("exsdotp_simd", {"src": "fp16", "dst": "fp32", "depth": 0, "vsum": True}),
 ], ids=str)
 def test_every_pipeline_depth_under_gaps_and_back_pressure(name, overrides, seed):
@@ -93,7 +93,7 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
     ("exsdotp", {"vsum": "maybe"}, "vsum"),
     ("fma", {"fmt": "fp16", "src": "fp32"}, "wider than the destination"),
     ("fma", {"fmt": "e5m2"}, "must be one of fp32, fp16, bf16"),
-    ("fma", {"depth": 5}, "integer in 0..4"),
+    ("fma", {"depth": 13}, "integer in 0..12"),
     ("exsdotp_simd", {"flen": 48}, "flen must be 32 or 64"),
     ("exsdotp_simd", {"src": "e5m2", "dst": "fp32"}, "twice the source width"),
 ], ids=str)

@@ -31,6 +31,10 @@ def lint_matrix():
               ("int_dot", {"lanes": 5, "width": 3, "a_signed": False, "depth": 4}),
               ("int_dot", {"lanes": 64, "width": 16, "a_signed": False, "b_signed": False, "depth": 4}),
               ("int_dot", {"lanes": 7, "width": 5, "b_signed": False, "acc_width": 15, "depth": 2})]
+    # Every cut point of the fused datapath taken, on each of its paths (exact frame, window, three terms).
+    cases += [("exsdotp", {"depth": 12}), ("exsdotp", {"src": "fp16", "dst": "fp32", "depth": 12}),
+              ("exsdotp", {"src": "bf16", "dst": "fp32", "vsum": True, "depth": 12}),
+              ("fma", {"fmt": "fp32", "depth": 12}), ("posit_add", {"N": 32, "depth": 9})]
     unique = []
     for case in cases:
         if case not in unique:

@@ -20,10 +20,12 @@ from amaranth.lib.wiring import In, Out
 
 from .params import check_int
 from .rounding import RoundingMode, round_increment
+from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "FloatRound"]
+__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits", "float_normalize",
+           "FloatRound"]
 
 
 def exponent_shape(fmt):
@@ -121,19 +123,7 @@ class FloatNormalize(wiring.Component):
         m = Module()
         fmt, w = self.fmt, self.width
         keep = fmt.precision + 2
-        shape = exponent_shape(fmt)
-        limit = Signal(shape)
-        m.d.comb += limit.eq(self.exponent + (w - 1) - fmt.emin)
-        value = self.magnitude
-        if self.exponent_lo + (w - 1) - fmt.emin < 0:
-            m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
-            under = limit < 0
-            m.d.comb += [
-                right.value.eq(value),
-                right.amount.eq(Mux(under, Mux(-limit > w, w, -limit), 0)),
-            ]
-            value = Signal(w, name="denormalized")
-            m.d.comb += value.eq(right.result | right.sticky)
+        value, limit = _denormalize(m, fmt, w, self.magnitude, self.exponent, self.exponent_lo)
         m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep, sticky=True)
         m.d.comb += [
             norm.value.eq(value),
@@ -144,6 +134,99 @@ class FloatNormalize(wiring.Component):
             self.exponent_top.eq(Mux(limit < 0, fmt.emin, self.exponent + (w - 1) - norm.shift)),
         ]
         return m
+
+
+def _denormalize(m, fmt, w, magnitude, exponent, exponent_lo):
+    """``FloatNormalize``'s first step: ``limit``, the left shift that puts 2**emin at the top
+    (negative when the magnitude lies wholly below it), and the magnitude, shifted right by
+    ``-limit`` with sticky in that case."""
+    limit = Signal(exponent_shape(fmt))
+    m.d.comb += limit.eq(exponent + (w - 1) - fmt.emin)
+    value = magnitude
+    if exponent_lo + (w - 1) - fmt.emin < 0:
+        m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
+        under = limit < 0
+        m.d.comb += [
+            right.value.eq(value),
+            right.amount.eq(Mux(under, Mux(-limit > w, w, -limit), 0)),
+        ]
+        value = Signal(w, name="denormalized")
+        m.d.comb += value.eq(right.result | right.sticky)
+    return value, limit
+
+
+def normalize_limits(m, fmt, width, exponent, exponent_lo):
+    """What ``FloatNormalize`` derives from the exponent alone, for ``float_normalize`` to take from
+    an earlier stage: ``left``, the most it may shift left (to put 2**emin at the top, 0..width);
+    ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift then;
+    ``exponent_top``, the weight of the top bit before the left shift."""
+    w = width
+    reach = (w - 1) - fmt.emin                          # the left shift limit is exponent + reach
+    # Compared with constants rather than through the sum, so the sums run beside the comparisons.
+    under = exponent < -reach
+    down = Mux(under, Mux(exponent < -reach - w, w, -reach - exponent), 0) \
+        if exponent_lo + reach < 0 else C(0, 1)
+    return dict(left=Mux(under, 0, Mux(exponent > w - reach, w, exponent + reach)), under=under, down=down,
+                exponent_top=Mux(under, fmt.emin, exponent + (w - 1)))
+
+
+def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo, exponent_hi, limits=None, **carry):
+    """``FloatNormalize`` with two pipeline cut points ``cuts = (count, coarse)``: after its
+    leading-zero count, and between the two steps of its shift (by the count's multiple of 8, then
+    by the rest); returns ``(mantissa, exponent_top, carry)``, ``carry`` the values after the cuts.
+    ``limits`` are ``normalize_limits`` of ``exponent`` (computed here when None).
+
+    Without a register at ``count`` it is the ``FloatNormalize`` component itself."""
+    count_cut, coarse_cut = cuts
+    if not pipe.registered(count_cut):
+        m.submodules.normalize = norm = FloatNormalize(fmt, width, exponent_lo, exponent_hi)
+        m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(exponent)]
+        carry = pipe.cut(coarse_cut, **pipe.cut(count_cut, **carry))
+        return norm.mantissa, norm.exponent_top, carry
+    w, keep = width, fmt.precision + 2
+    if limits is None:
+        limits = normalize_limits(m, fmt, w, exponent, exponent_lo)
+    value = magnitude
+    if exponent_lo + (w - 1) - fmt.emin < 0:
+        m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
+        m.d.comb += [right.value.eq(magnitude), right.amount.eq(limits["down"])]
+        # The sticky bit from the magnitude and a mask, beside the shift rather than through it.
+        sticky = (magnitude & Cat(*(limits["down"] > i for i in range(w)))).any()
+        value = Signal(w, name="denormalized")
+        m.d.comb += value.eq(right.result | sticky)
+    # Counted on the magnitude itself, beside the right shift: a denormalized value is not shifted left.
+    m.submodules.lzc = lzc = LeadingZeroCount(w)
+    m.d.comb += lzc.value.eq(magnitude)
+    s = pipe.cut(count_cut, value=value, count=lzc.count, left=limits["left"], under=limits["under"],
+                 exponent_top=limits["exponent_top"], **carry)
+    shift = Signal(range(w + 1), name="normalize_shift")
+    m.d.comb += shift.eq(Mux(s["count"] > s["left"], s["left"], s["count"]))
+    exponent_top = Mux(s["under"], s["exponent_top"], s["exponent_top"] - shift)
+    head, sticky, s = _shift_left_sticky(m, pipe, coarse_cut, s["value"], shift, keep,
+                                         exponent_top=exponent_top, **{key: s[key] for key in carry})
+    return Cat(sticky, head), s["exponent_top"], {key: s[key] for key in carry}
+
+
+def _shift_left_sticky(m, pipe, cut, value, shift, keep, **carry):
+    """The top ``keep`` bits of ``value << shift`` and the OR of the bits below them, the shift
+    done in two steps with pipeline cut point ``cut`` between: by ``shift`` rounded down to a
+    multiple of 8 (keeping the top keep + 7 bits and the OR of the rest), then by the rest."""
+    w = len(value)
+    pad = max(0, keep + 7 - w)
+    value = Cat(C(0, pad), value)
+    w += pad
+    shift = Value.cast(shift)
+    coarse, fine = Cat(C(0, 3), shift[3:]), shift[:3]
+    low = w - keep - 7                                  # bits of value << coarse below the kept window
+    moved = Signal(keep + 7, name="coarse_shifted")
+    m.d.comb += moved.eq((value << coarse)[low:w])
+    dropped = Cat(*(coarse + i < low for i in range(low)))
+    s = pipe.cut(cut, moved=moved, fine=fine, dropped=(value[:low] & dropped).any() if low else C(0, 1), **carry)
+    shifted = Signal(keep + 7, name="fine_shifted")
+    m.d.comb += shifted.eq(s["moved"] << s["fine"])
+    below = Cat(*(s["fine"] + i < 7 for i in range(7)))
+    sticky = s["dropped"] | (s["moved"][:7] & below).any()
+    return shifted[7:], sticky, {key: s[key] for key in carry}
 
 
 class FloatRound(wiring.Component):

@@ -80,7 +80,7 @@ class Pipeline:
         self._m.d.comb += self._hold.eq(condition)
 
     def cut(self, what, **values):
-        """Pass ``values`` (Values or lists of Values) through cut point ``what``.
+        """Pass ``values`` (Values, or lists or dicts of them) through cut point ``what``.
 
         Returns a dict with the same keys: registered copies if the cut is active,
         the values themselves otherwise.
@@ -101,6 +101,8 @@ class Pipeline:
     def _register(self, name, value):
         if isinstance(value, (list, tuple)):
             return [self._register(f"{name}_{i}", v) for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            return {key: self._register(f"{name}_{key}", v) for key, v in value.items()}
         value = Value.cast(value)
         reg = Signal(value.shape(), name=name)
         with self._m.If(self.enable):

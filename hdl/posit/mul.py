@@ -18,6 +18,7 @@ cut points in fill order: ``product`` (after the multiplier), ``decode``,
 
 from amaranth import *
 
+from ..common import multiply as dsp_parts
 from .codec import decode_pair, encode
 from .unit import PositUnit
 
@@ -68,32 +69,18 @@ def decoded_operands(da, db):
                 a_sig=da.sig, b_sig=db.sig, zero=da.zero | db.zero, nar=da.nar | db.nar)
 
 
-# Significands wider than one 18x18 DSP multiplier are split at this bit into low and high parts.
-PARTIAL_SPLIT = 18
-
-
 def partial_products(m, s, sig_w):
-    """The significands' partial products ``a_i * b_j`` (parts split at ``PARTIAL_SPLIT``), each
-    small enough for one DSP multiplier, so a pipeline register can go between them and their sum."""
-    lo = min(sig_w, PARTIAL_SPLIT)
-    parts = lambda x: [x[:lo]] + ([x[lo:]] if sig_w > lo else [])
-    partials = {}
-    for i, a in enumerate(parts(s["a_sig"])):
-        for j, b in enumerate(parts(s["b_sig"])):
-            p = Signal(len(a) + len(b), name=f"partial_{i}{j}")
-            m.d.comb += p.eq(a * b)
-            partials[f"partial_{i}{j}"] = p
-    return dict(sign=s["sign"], scale=s["scale"], zero=s["zero"], nar=s["nar"], **partials)
+    """The significands' partial products (``hdl/common/multiply.py``), each small enough for one
+    DSP multiplier, so a pipeline register can go between them and their sum."""
+    return dict(sign=s["sign"], scale=s["scale"], zero=s["zero"], nar=s["nar"],
+                **dsp_parts.partial_products(m, s["a_sig"], s["b_sig"]))
 
 
 def sum_partials(m, s, sig_w):
     """The exact 2 * sig_w-bit product of the significands (in [1, 4) with 2 * sig_w - 2 fraction
     bits) from ``partial_products``."""
-    product = Signal(2 * sig_w, name="product")
-    terms = [s[key] << (PARTIAL_SPLIT * (int(key[-2]) + int(key[-1])))
-             for key in s if key.startswith("partial_")]
-    m.d.comb += product.eq(sum(terms))
-    return dict(sign=s["sign"], scale=s["scale"], product=product, zero=s["zero"], nar=s["nar"])
+    return dict(sign=s["sign"], scale=s["scale"], product=dsp_parts.sum_partials(m, s, 2 * sig_w),
+                zero=s["zero"], nar=s["nar"])
 
 
 def multiply(m, s, sig_w):

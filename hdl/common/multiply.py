@@ -1,0 +1,41 @@
+"""Products split into DSP-sized partial products, so a pipeline register can go between the
+multipliers and their sum.
+
+Operands wider than ``PARTIAL_SPLIT`` bits (one 18x18 DSP multiplier of the
+ECP5 and iCE40 families) are split at that bit into a low and a high part;
+``partial_products`` gives every ``a_i * b_j`` as its own signal and
+``sum_partials`` adds them back, shifted, into the exact product.
+"""
+
+from amaranth import *
+
+
+__all__ = ["PARTIAL_SPLIT", "partial_products", "sum_partials"]
+
+
+PARTIAL_SPLIT = 18
+
+
+def partial_products(m, a, b):
+    """``{"partial_ij": a_i * b_j}`` for the parts ``a_i``, ``b_j`` of ``a`` and ``b`` (unsigned)."""
+    def parts(x):
+        x = Value.cast(x)
+        lo = min(len(x), PARTIAL_SPLIT)
+        return [x[:lo]] + ([x[lo:]] if len(x) > lo else [])
+
+    partials = {}
+    for i, a_part in enumerate(parts(a)):
+        for j, b_part in enumerate(parts(b)):
+            p = Signal(len(a_part) + len(b_part), name=f"partial_{i}{j}")
+            m.d.comb += p.eq(a_part * b_part)
+            partials[f"partial_{i}{j}"] = p
+    return partials
+
+
+def sum_partials(m, partials, width):
+    """The exact ``width``-bit product from ``partial_products``' dict (other keys are ignored)."""
+    product = Signal(width, name="product")
+    terms = [partials[key] << (PARTIAL_SPLIT * (int(key[-2]) + int(key[-1])))
+             for key in partials if key.startswith("partial_")]
+    m.d.comb += product.eq(sum(terms))
+    return product
