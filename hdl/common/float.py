@@ -24,8 +24,8 @@ from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits", "float_normalize",
-           "FloatRound"]
+__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits",
+           "float_normalize", "FloatRound"]
 
 
 def exponent_shape(fmt):
@@ -123,7 +123,19 @@ class FloatNormalize(wiring.Component):
         m = Module()
         fmt, w = self.fmt, self.width
         keep = fmt.precision + 2
-        value, limit = _denormalize(m, fmt, w, self.magnitude, self.exponent, self.exponent_lo)
+        shape = exponent_shape(fmt)
+        limit = Signal(shape)
+        m.d.comb += limit.eq(self.exponent + (w - 1) - fmt.emin)
+        value = self.magnitude
+        if self.exponent_lo + (w - 1) - fmt.emin < 0:
+            m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
+            under = limit < 0
+            m.d.comb += [
+                right.value.eq(value),
+                right.amount.eq(Mux(under, Mux(-limit > w, w, -limit), 0)),
+            ]
+            value = Signal(w, name="denormalized")
+            m.d.comb += value.eq(right.result | right.sticky)
         m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep, sticky=True)
         m.d.comb += [
             norm.value.eq(value),
@@ -134,25 +146,6 @@ class FloatNormalize(wiring.Component):
             self.exponent_top.eq(Mux(limit < 0, fmt.emin, self.exponent + (w - 1) - norm.shift)),
         ]
         return m
-
-
-def _denormalize(m, fmt, w, magnitude, exponent, exponent_lo):
-    """``FloatNormalize``'s first step: ``limit``, the left shift that puts 2**emin at the top
-    (negative when the magnitude lies wholly below it), and the magnitude, shifted right by
-    ``-limit`` with sticky in that case."""
-    limit = Signal(exponent_shape(fmt))
-    m.d.comb += limit.eq(exponent + (w - 1) - fmt.emin)
-    value = magnitude
-    if exponent_lo + (w - 1) - fmt.emin < 0:
-        m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
-        under = limit < 0
-        m.d.comb += [
-            right.value.eq(value),
-            right.amount.eq(Mux(under, Mux(-limit > w, w, -limit), 0)),
-        ]
-        value = Signal(w, name="denormalized")
-        m.d.comb += value.eq(right.result | right.sticky)
-    return value, limit
 
 
 def normalize_limits(m, fmt, width, exponent, exponent_lo):
