@@ -79,15 +79,17 @@ class Exsdotp(PipelinedUnit):
     def elaborate(self, platform):
         m = Module()
         pipe = self.pipeline(m, CUT_POINTS)
-        s = pipe.cut("operands", op=self.op, a0=self.a0, b0=self.b0, a1=self.a1, b1=self.b1, c=self.c, rm=self.rm)
-        op = s["op"]
-        exvsum = (op == ExsdotpOp.EXVSUM) | (op == ExsdotpOp.EXVSUMN)
-        vsum = (op == ExsdotpOp.VSUM) | (op == ExsdotpOp.VSUMN)
+        # EXVSUM multiplies by 1.0: b is picked before the operand register, off the path into the multipliers.
+        exvsum = (self.op == ExsdotpOp.EXVSUM) | (self.op == ExsdotpOp.EXVSUMN)
         one = (self.src.bias << self.src.man_bits)
+        s = pipe.cut("operands", op=self.op, a0=self.a0, b0=self.b0, a1=self.a1, b1=self.b1, c=self.c, rm=self.rm,
+                     factors=[Mux(exvsum, one, self.b0), Mux(exvsum, one, self.b1)])
+        op = s["op"]
+        vsum = (op == ExsdotpOp.VSUM) | (op == ExsdotpOp.VSUMN)
         built = Cat(*(op == code for code in ExsdotpOp if self.vsum or code not in (ExsdotpOp.VSUM, ExsdotpOp.VSUMN)))
         result, flags = fused_dot(
             m, pipe, src=self.src, dst=self.dst, a=[s["a0"], s["a1"]],
-            b=[Mux(exvsum, one, s["b0"]), Mux(exvsum, one, s["b1"])], c=s["c"], rm=s["rm"],
+            b=s["factors"], c=s["c"], rm=s["rm"],
             negate_products=(op == ExsdotpOp.SDOTPN) | (op == ExsdotpOp.EXVSUMN) | (op == ExsdotpOp.VSUMN),
             negate_c=C(0, 1),
             addends=(vsum, [Cat(s["a0"], s["a1"]), Cat(s["b0"], s["b1"])]) if self.vsum else None,

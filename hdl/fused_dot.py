@@ -41,9 +41,14 @@ rounding, before the special cases), ``placed`` (after the products' placement
 in the frame, before their sum), ``coarse`` (between the normalizing shift's
 two steps), ``partial`` (between the DSP-sized partial products of the
 significands and their sums, ``hdl/common/multiply.py``).  The first four
-split the datapath at its stage boundaries, the rest inside the stages; with
-a register at ``aligned`` c's shift amount, and with one at ``count`` the
-normalization's limits, are worked out a stage early.  Where a path has
+split the datapath at its stage boundaries, the rest inside the stages.  A
+register brings the speed-oriented form of the logic around it (a short
+unit keeps the smaller one): at ``aligned``, c's shift amount and whether
+the products cancelled are worked out a stage early; at ``count``, the
+normalization's limits, its right shift's mask and a stop bit that makes the
+leading-zero count its limited shift; at ``placed``, each product's frame
+offset stages early, the product negated before its shift; at ``rounded``,
+``FloatRound``'s carry-select form.  Where a path has
 nothing to split at a cut point (``partial``, ``placed`` and ``aligned`` on
 the three-term path) the register sits beside the next one.  Depths 0..4 give
 the same Verilog as before the inner cut points existed.
@@ -200,6 +205,13 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         c_vals = dict(c_significand=uc.significand, c_exponent=uc.exponent, c_sign=c_sign, c_signed=c_signed,
                       rm=rm, tags=tags)
         p_exp = [x.exponent + y.exponent for x, y in zip(ua, ub)]
+        # With a register after the placement (deep pipelines), each product's offset in the frame is
+        # worked out stages early and the product is negated before its shift, a short carry.
+        late = k >= 2 and pipe.registered("placed")
+        if late:
+            offsets = [Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}") for i in range(k)]
+            m.d.comb += [offset.eq(exp - p_lo) for offset, exp in zip(offsets, p_exp)]
+            p_exp = offsets
         if pipe.registered("partial"):
             # DSP-sized partial products, then a register, then their sums.
             s = pipe.cut("partial", parts=[dsp_parts.partial_products(m, x.significand, y.significand)
@@ -229,10 +241,12 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             s_value = Signal(signed(s_bits + 1), name="product_sum")
             placed = []
             for i, (prod, exp, sign) in enumerate(zip(products, p_exp, p_sign)):
-                offset = Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}")
-                m.d.comb += offset.eq(exp - p_lo)
                 term = Signal(signed(s_bits + 1), name=f"frame_term{i}")
-                m.d.comb += term.eq(Mux(sign, -(prod << offset), prod << offset))
+                if late:
+                    m.d.comb += term.eq(Mux(sign, -prod, prod) << exp)
+                else:
+                    offset = Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}")
+                    m.d.comb += [offset.eq(exp - p_lo), term.eq(Mux(sign, -(prod << offset), prod << offset))]
                 placed.append(term)
             s = pipe.cut("placed", placed=placed, **c_vals)
             c_vals = {key: s[key] for key in c_vals}
@@ -297,19 +311,23 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
                 # From c's own bits and the amount, beside the shift rather than through its stages.
                 sticky = Cat(*(s["c_significand"][j] & (amount > top - p_dst + j) for j in range(p_dst))).any()
             variable = {"s_exponent": s_exponent} if k == 1 else {}
+            if early:
+                # Whether the products cancelled, worked out beside the shift: the sum takes it as c's sticky.
+                variable["s_zero"] = s_value == 0
             s = pipe.cut("aligned", s_value=s_value, c_term=Cat(sticky, align.result), c_above=c_above,
                          c_exponent=s["c_exponent"], c_sign=s["c_sign"], c_signed=s["c_signed"], rm=rm, tags=tags,
                          **variable)
             s_value, c_term, c_above, rm, tags = (s[key] for key in ("s_value", "c_term", "c_above", "rm", "tags"))
             s_exponent = s.get("s_exponent", s_exponent)
-            s_sticky = Mux(s_value < 0, -1, Mux(s_value != 0, 1, 0))
+            s_nonzero = ~s["s_zero"] if early else s_value != 0
+            s_sticky = Mux(s_value < 0, -1, Mux(s_nonzero, 1, 0))
             total = Signal(signed(top + 3), name="total")
             m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + negate_if(s["c_sign"], c_term))
             window_lo = s_lo - guard - 1
             window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
             window_exponent = Signal(xshape, name="window_exponent")
             m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
-            s_zero = s_value == 0
+            s_zero = s["s_zero"] if early else s_value == 0
             width = top + 2
 
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
@@ -331,7 +349,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
 
     s = pipe.cut("normalized", mantissa=mantissa, exponent_top=exponent_top, sign=s["sign"],
                  total_zero=s["total_zero"], s_zero=s["s_zero"], c_signed=s["c_signed"], rm=s["rm"], tags=s["tags"])
-    m.submodules.round = rnd = FloatRound(dst, dst.precision + 3)
+    m.submodules.round = rnd = FloatRound(dst, dst.precision + 3, carry_select=pipe.registered("rounded"))
     m.d.comb += [
         rnd.sign.eq(s["sign"]),
         rnd.mantissa.eq(s["mantissa"]),

@@ -26,9 +26,10 @@ class _CombinationalCuts:
         return dict(values)
 
 
-def _round_all(fmt, exponents, *, split=False, width=WIDTH, magnitudes=None):
+def _round_all(fmt, exponents, *, split=False, carry_select=False, width=WIDTH, magnitudes=None):
     """Every (exponent, rm, sign, magnitude) through the normalizer and FloatRound; ``split``: the
-    two-step ``float_normalize`` with every cut point taken instead of the ``FloatNormalize`` component."""
+    two-step ``float_normalize`` with every cut point taken instead of the ``FloatNormalize`` component;
+    ``carry_select``: FloatRound's carry-select form."""
     m = Module()
     if split:
         magnitude, exponent = Signal(width), Signal(exponent_shape(fmt))
@@ -37,7 +38,7 @@ def _round_all(fmt, exponents, *, split=False, width=WIDTH, magnitudes=None):
     else:
         m.submodules.norm = norm = FloatNormalize(fmt, width, min(exponents), max(exponents))
         magnitude, exponent, mantissa, exponent_top = norm.magnitude, norm.exponent, norm.mantissa, norm.exponent_top
-    m.submodules.rnd = rnd = FloatRound(fmt, fmt.precision + 3)
+    m.submodules.rnd = rnd = FloatRound(fmt, fmt.precision + 3, carry_select=carry_select)
     m.d.comb += [rnd.mantissa.eq(mantissa), rnd.exponent_top.eq(exponent_top)]
     magnitudes = range(1, 1 << width) if magnitudes is None else magnitudes
     got = {}
@@ -76,8 +77,9 @@ def _check(got):
 @pytest.mark.parametrize("exponents", [range(-9, -3), range(-3, 2), range(2, 8)],
                          ids=["subnormal-results", "around-one", "overflowing"])
 @pytest.mark.parametrize("split", [False, True], ids=["component", "two-step"])
-def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(exponents, split):
-    got = _round_all(TINY, list(exponents), split=split)
+@pytest.mark.parametrize("carry_select", [False, True], ids=["word-sum", "carry-select"])
+def test_normalize_and_round_match_the_golden_rounding_of_every_magnitude(exponents, split, carry_select):
+    got = _round_all(TINY, list(exponents), split=split, carry_select=carry_select)
     _check(got)
     assert len(got) == len(exponents) * 5 * 2 * 255
 
@@ -91,7 +93,7 @@ def test_two_step_normalize_of_wide_magnitudes_matches_the_golden_rounding(expon
     rng = np.random.default_rng(seed)
     magnitudes = sorted({1 << i for i in range(width)} | {(1 << width) - (1 << i) for i in range(width)}
                         | set(rng.integers(1, 1 << width, size=300).tolist()))
-    got = _round_all(TINY, list(exponents), split=True, width=width, magnitudes=magnitudes)
+    got = _round_all(TINY, list(exponents), split=True, carry_select=True, width=width, magnitudes=magnitudes)
     _check(got)
     assert len(got) == len(exponents) * 5 * 2 * len(magnitudes)
 
@@ -122,3 +124,13 @@ def test_unpack_classifies_and_splits_every_pattern(fmt):
     finite = d.cls <= fp.NORMAL
     assert (significand[finite] == d.significand[finite]).all()
     assert (exponent[finite] == d.exponent[finite] - fmt.man_bits).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(fmt=fp.E4M3FN, width=7), "ieee flavour"),
+    (dict(fmt=TINY, width=5), "width"),
+    (dict(fmt=TINY, width=6, carry_select=1), "carry_select"),
+], ids=["no-inf-format", "too-narrow", "carry-select-not-bool"])
+def test_float_round_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        FloatRound(**kwargs)

@@ -18,7 +18,7 @@ from amaranth.utils import bits_for
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import check_int
+from .params import check_bool, check_int
 from .rounding import RoundingMode, round_increment
 from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
@@ -150,16 +150,25 @@ class FloatNormalize(wiring.Component):
 
 def normalize_limits(m, fmt, width, exponent, exponent_lo):
     """What ``FloatNormalize`` derives from the exponent alone, for ``float_normalize`` to take from
-    an earlier stage: ``left``, the most it may shift left (to put 2**emin at the top, 0..width);
-    ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift then;
-    ``exponent_top``, the weight of the top bit before the left shift."""
+    an earlier stage: ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift
+    then; ``dropped``, the bits that shift drops (bit i set when i < down); ``exponent_top``, the
+    weight of the top bit before the left shift; ``stop``, a one at bit ``width - 1 - left``, where
+    ``left`` (0..width) is the most it may shift left (to put 2**emin at the top; no bit when left =
+    width), so ORed into the magnitude it makes the leading-zero count ``min(count, left)``."""
     w = width
     reach = (w - 1) - fmt.emin                          # the left shift limit is exponent + reach
     # Compared with constants rather than through the sum, so the sums run beside the comparisons.
     under = exponent < -reach
-    down = Mux(under, Mux(exponent < -reach - w, w, -reach - exponent), 0) \
-        if exponent_lo + reach < 0 else C(0, 1)
-    return dict(left=Mux(under, 0, Mux(exponent > w - reach, w, exponent + reach)), under=under, down=down,
+    down = Signal(range(w + 1), name="normalize_down")
+    if exponent_lo + reach < 0:
+        m.d.comb += down.eq(Mux(under, Mux(exponent < -reach - w, w, -reach - exponent), 0))
+    left = Signal(range(w + 1), name="normalize_left")
+    m.d.comb += left.eq(Mux(under, 0, Mux(exponent > w - reach, w, exponent + reach)))
+    stop = Signal(w, name="normalize_stop")
+    m.d.comb += stop.eq(C(1 << (w - 1), w) >> left)
+    dropped = Signal(w, name="normalize_dropped")
+    m.d.comb += dropped.eq(~(C((1 << w) - 1, w) << down))
+    return dict(stop=stop, under=under, down=down, dropped=dropped,
                 exponent_top=Mux(under, fmt.emin, exponent + (w - 1)))
 
 
@@ -184,16 +193,16 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
         m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
         m.d.comb += [right.value.eq(magnitude), right.amount.eq(limits["down"])]
         # The sticky bit from the magnitude and a mask, beside the shift rather than through it.
-        sticky = (magnitude & Cat(*(limits["down"] > i for i in range(w)))).any()
+        sticky = (magnitude & limits["dropped"]).any()
         value = Signal(w, name="denormalized")
         m.d.comb += value.eq(right.result | sticky)
-    # Counted on the magnitude itself, beside the right shift: a denormalized value is not shifted left.
+    # Counted on the magnitude itself, beside the right shift: a denormalized value is not shifted
+    # left (its stop bit is the top one).
     m.submodules.lzc = lzc = LeadingZeroCount(w)
-    m.d.comb += lzc.value.eq(magnitude)
-    s = pipe.cut(count_cut, value=value, count=lzc.count, left=limits["left"], under=limits["under"],
+    m.d.comb += lzc.value.eq(magnitude | limits["stop"])
+    s = pipe.cut(count_cut, value=value, count=lzc.count, under=limits["under"],
                  exponent_top=limits["exponent_top"], **carry)
-    shift = Signal(range(w + 1), name="normalize_shift")
-    m.d.comb += shift.eq(Mux(s["count"] > s["left"], s["left"], s["count"]))
+    shift = s["count"]
     exponent_top = Mux(s["under"], s["exponent_top"], s["exponent_top"] - shift)
     head, sticky, s = _shift_left_sticky(m, pipe, coarse_cut, s["value"], shift, keep,
                                          exponent_top=exponent_top, **{key: s[key] for key in carry})
@@ -213,8 +222,10 @@ def _shift_left_sticky(m, pipe, cut, value, shift, keep, **carry):
     low = w - keep - 7                                  # bits of value << coarse below the kept window
     moved = Signal(keep + 7, name="coarse_shifted")
     m.d.comb += moved.eq((value << coarse)[low:w])
-    dropped = Cat(*(coarse + i < low for i in range(low)))
-    s = pipe.cut(cut, moved=moved, fine=fine, dropped=(value[:low] & dropped).any() if low else C(0, 1), **carry)
+    # A shift by 8j drops the bits below low - 8j: the OR of each such tail, picked by the shift.
+    tails = [value[:low - 8 * j].any() for j in range((low + 7) // 8)]
+    dropped = Array(tails + [C(0, 1)] * ((1 << len(shift[3:])) - len(tails)))[shift[3:]] if low else C(0, 1)
+    s = pipe.cut(cut, moved=moved, fine=fine, dropped=dropped, **carry)
     shifted = Signal(keep + 7, name="fine_shifted")
     m.d.comb += shifted.eq(s["moved"] << s["fine"])
     below = Cat(*(s["fine"] + i < 7 for i in range(7)))
@@ -233,13 +244,20 @@ class FloatRound(wiring.Component):
     exceeds max finite: +-Inf for RNE, RMM and for RUP/RDN toward the sign, else
     +-max finite), ``underflow`` (tiny after rounding and inexact), ``inexact``.
     A zero mantissa packs +-0 with ``sign``.  Combinational.
+
+    The rounded word is ``Cat(mantissa, field) + increment`` and overflow a
+    comparison of it with Inf's pattern.  With ``carry_select=True`` the
+    mantissa's increment runs beside the exponent field and the field plus
+    one (picked by the mantissa's carry), and overflow comes from the
+    exponent: a shorter path for deep pipelines, more LUTs for a short one.
     """
 
-    def __init__(self, fmt, width):
+    def __init__(self, fmt, width, *, carry_select=False):
         if fmt.flavour != "ieee":
             raise ValueError(f"FloatRound: destination format {fmt!r} must have the ieee flavour (with Inf)")
         check_int("FloatRound", "width", width, fmt.precision + 3)
-        self.fmt, self.width = fmt, width
+        check_bool("FloatRound", "carry_select", carry_select)
+        self.fmt, self.width, self.carry_select = fmt, width, carry_select
         super().__init__({
             "sign":         In(1),
             "mantissa":     In(width),
@@ -263,8 +281,18 @@ class FloatRound(wiring.Component):
 
         field = Signal(exponent_shape(fmt))
         m.d.comb += field.eq(Mux(normal, self.exponent_top - fmt.emin + 1, 0))
-        packed = Signal(signed(mb + len(field) + 1))
-        m.d.comb += packed.eq(Cat(kept[:mb], field).as_signed() + increment)
+        if self.carry_select:
+            carry = kept[:mb].all() & increment
+            mantissa, field_up = Signal(mb), Signal(exponent_shape(fmt))
+            m.d.comb += [mantissa.eq(kept[:mb] + increment),
+                         field_up.eq(Mux(normal, self.exponent_top - fmt.emin + 2, 1))]
+            packed = Cat(mantissa, Mux(carry, field_up, field)[:eb])
+            overflow = normal & ((self.exponent_top > fmt.emax) | ((self.exponent_top == fmt.emax) & carry))
+        else:
+            packed = Signal(signed(mb + len(field) + 1))
+            m.d.comb += packed.eq(Cat(kept[:mb], field).as_signed() + increment)
+            overflow = packed >= (((1 << eb) - 1) << mb)
+            packed = packed[:mb + eb]
 
         # Tiny after rounding: below 2**emin even when rounded to P bits with an unbounded exponent.
         wide_kept, wide_guard, wide_sticky = x[w - p - 1:w - 1], x[w - p - 2], x[:w - p - 2].any()
@@ -272,7 +300,6 @@ class FloatRound(wiring.Component):
         tiny = ~normal & ~(x[w - 2] & wide_carry)
 
         inexact = guard | sticky
-        overflow = packed >= (((1 << eb) - 1) << mb)
         to_inf = ((rm == RoundingMode.RNE.value) | (rm == RoundingMode.RMM.value)
                   | ((rm == RoundingMode.RUP.value) & ~sign) | ((rm == RoundingMode.RDN.value) & sign))
         inf = ((1 << eb) - 1) << mb
@@ -281,6 +308,6 @@ class FloatRound(wiring.Component):
             self.inexact.eq(inexact),
             self.overflow.eq(overflow),
             self.underflow.eq(tiny & inexact),
-            self.result.eq(Cat(Mux(overflow, Mux(to_inf, inf, max_finite), packed[:mb + eb]), sign)),
+            self.result.eq(Cat(Mux(overflow, Mux(to_inf, inf, max_finite), packed), sign)),
         ]
         return m
