@@ -115,14 +115,26 @@ def cmd_sim(args):
     return 0 if result.ok else 1
 
 
-def _synth_one(unit, overrides, target, dsp, workdir, log):
+MAX_SEEDS = 16
+
+
+def _check_seeds(args):
+    """``--seeds N``: nextpnr placer seeds 1..N (Fmax median and range over them)."""
+    n = getattr(args, "seeds", 1)
+    if not 1 <= n <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {n}")
+    return n
+
+
+def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1):
     from fpga.synth import synth
     params, verilog, manifest = generate(unit, overrides)
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
     work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}"
     work.mkdir(parents=True, exist_ok=True)
-    result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log)
+    result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log,
+                   extra_seeds=range(2, seeds + 1))
     result["unit"] = unit.name
     result["params"] = params
     result["latency"] = json.loads(manifest)["latency"]
@@ -136,11 +148,12 @@ def _check_target(target):
         raise UsageError(f"unknown target '{target}' (known targets: {', '.join(TARGETS)})")
 
 
-def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log):
+def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1):
     """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
     from fpga.synth import synth
     work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}"
-    result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock)
+    result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock,
+                   extra_seeds=range(2, seeds + 1))
     names = list(texts)
     result.update(unit=top, params={}, latency=None, external=names, clock=clock, ports=ports,
                   label=f"{top} (external: {', '.join(names)})")
@@ -176,6 +189,7 @@ def _synth_json_path(out, name, args):
 def cmd_synth(args):
     from fpga.synth import format_table, SynthError
     _check_synth_args(args)
+    seeds = _check_seeds(args)
     if args.verilog:
         from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
         _check_target(args.target)
@@ -193,7 +207,7 @@ def cmd_synth(args):
               + (f"clock '{clock}'" if clock else "no clock (combinational core)"))
         try:
             result = _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
-                                     out, log=print)
+                                     out, log=print, seeds=seeds)
         except SynthError as exc:
             print(f"build.py synth: error: {exc}", file=sys.stderr)
             return 1
@@ -206,7 +220,7 @@ def cmd_synth(args):
         out = _out_dir(args.output)
         name = unit.name
         path = _synth_json_path(out, name, args)
-        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print)
+        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print, seeds=seeds)
     print(format_table([result]))
     _write(path, json.dumps(dict(generator=_generator(), **result), indent=2) + "\n", args.force)
     print(f"wrote {path}")
@@ -250,6 +264,7 @@ def cmd_depth(args):
     if "depth" not in params:
         raise UsageError(f"unit '{unit.name}' has no depth parameter")
     lo, hi = unit.param("depth").bounds(params)
+    seeds = _check_seeds(args)
     dsp = not args.no_dsp
     out = _out_dir(args.output or f"reports/pipeline/{unit.name}")
     stem = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in overrides.items()), args.target,
@@ -262,14 +277,19 @@ def cmd_depth(args):
     for depth in range(lo, hi + 1):
         print(f"[depth {depth}/{hi}] ... ", end="", flush=True)
         row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, _out_dir("build/synth"),
-                         log=lambda *a, **k: None)
-        print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['fmax_mhz']:.1f} MHz" if row.get("fits", True)
+                         log=lambda *a, **k: None, seeds=seeds)
+        fmax = (f"{row['fmax_mhz']:.1f} MHz" if seeds == 1 else
+                f"{row['fmax_median_mhz']:.1f} MHz median of {seeds} seeds "
+                f"({row['fmax_min_mhz']:.1f}..{row['fmax_max_mhz']:.1f})")
+        print(f"{row['lut4']} LUT4, {row['ff']} FF, {fmax}" if row.get("fits", True)
               else f"does not fit ({row.get('error')})", flush=True)
         rows.append(row)
     paths[0].write_text(json.dumps({"generator": _generator(), "rows": rows}, indent=2) + "\n")
-    paths[1].write_text(render_markdown(unit.name, args.target, dsp, rows))
+    command = (f"python build.py depth {unit.name}" + "".join(f" -p {k}={_fmt(v)}" for k, v in overrides.items())
+               + f" --target {args.target}" + ("" if dsp else " --no-dsp") + (f" --seeds {seeds}" if seeds > 1 else ""))
+    paths[1].write_text(render_markdown(unit.name, args.target, dsp, rows, command=command))
     plot(unit.name, args.target, dsp, rows, paths[2])
-    print(render_markdown(unit.name, args.target, dsp, rows))
+    print(render_markdown(unit.name, args.target, dsp, rows, command=command))
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -405,6 +425,9 @@ def parser():
                    help="the external core's clock input (default: clk if it has one; 'none': combinational)")
     p.add_argument("--target", required=True, metavar="TARGET", help="ice40-up5k or ecp5-85f")
     p.add_argument("--no-dsp", action="store_true", help="map multipliers to logic, not DSP blocks")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help=f"place and route with nextpnr seeds 1..N (1..{MAX_SEEDS}) and print Fmax for each "
+                        "(default 1: seed 1 only)")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")
@@ -419,6 +442,9 @@ def parser():
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a parameter other than depth")
     p.add_argument("--target", required=True, metavar="TARGET", help="ice40-up5k or ecp5-85f")
     p.add_argument("--no-dsp", action="store_true", help="map multipliers to logic")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help=f"place and route with nextpnr seeds 1..N (1..{MAX_SEEDS}) and report each depth's "
+                        "median Fmax and its range (default 1: seed 1 only)")
     p.add_argument("-o", "--output", default=None, metavar="DIR",
                    help="output directory (default: reports/pipeline/UNIT)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")

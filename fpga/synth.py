@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -231,7 +232,7 @@ def _fmax(report):
     return float(min(v["achieved"] for v in chosen.values()))
 
 
-def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_mhz=None,
+def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra_seeds=(), freq_mhz=None,
           log=print, clock="clk"):
     """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
 
@@ -242,8 +243,17 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
     and nextpnr there.  Raises SynthError if yosys fails or nextpnr fails for a reason other
     than the design not fitting; a design that does not fit gives ``fits=False``, the yosys
     area, ``fmax_mhz=None`` and a one-line ``error``.
+
+    ``fmax_mhz`` is nextpnr's Fmax with placer seed ``seed``.  Placement moves
+    it by several percent from seed to seed; with ``extra_seeds`` nextpnr runs
+    again on the same netlist with each of them (logs ``nextpnr-seed{S}.log``)
+    and the result also has ``fmax_by_seed`` and ``fmax_median_mhz``,
+    ``fmax_min_mhz``, ``fmax_max_mhz`` over all seeds run.
     """
     spec = _target(target)
+    extra_seeds = [int(s) for s in extra_seeds]
+    if int(seed) in extra_seeds or len(set(extra_seeds)) != len(extra_seeds):
+        raise ValueError(f"extra_seeds {extra_seeds} must not repeat a seed (seed={int(seed)})")
     if not verilog_files:
         raise ValueError("no Verilog files given")
     wrapper_file = WRAPPER_NAME + ".v"
@@ -259,7 +269,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in ("synth.json", "stat.json", "report.json"):
+    for stale in ("synth.json", "stat.json", "report.json", *(p.name for p in workdir.glob("report-seed*.json"))):
         (workdir / stale).unlink(missing_ok=True)
     for name, text in verilog_files.items():
         (workdir / name).write_text(text)
@@ -284,11 +294,14 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
     core = _classify(core_cells, spec["cells"])
     wrapper = _classify(_own_cells(modules, WRAPPER_NAME), spec["cells"])
 
-    argv = nextpnr + spec["device_args"] + [
-        "--json", "synth.json", spec["io_flag"],
-        "--freq", f"{freq:g}", "--seed", str(int(seed)),
-        "--timing-allow-fail", "--report", "report.json"]
-    rc, nextpnr_seconds = _run(argv, workdir, "nextpnr.log")
+    def place_and_route(seed, report, logfile):
+        argv = nextpnr + spec["device_args"] + [
+            "--json", "synth.json", spec["io_flag"],
+            "--freq", f"{freq:g}", "--seed", str(int(seed)),
+            "--timing-allow-fail", "--report", report]
+        return _run(argv, workdir, logfile)
+
+    rc, nextpnr_seconds = place_and_route(seed, "report.json", "nextpnr.log")
     log(f"{spec['nextpnr']}: {label}: {nextpnr_seconds:.1f} s")
 
     result = {
@@ -326,6 +339,23 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, freq_
     result["device"] = {k: {"used": v["used"], "available": v["available"]}
                         for k, v in sorted(report.get("utilization", {}).items())}
     result["fmax_mhz"] = _fmax(report)
+    if extra_seeds:
+        by_seed = {int(seed): result["fmax_mhz"]}
+        for other in extra_seeds:
+            rc, seconds = place_and_route(other, f"report-seed{other}.json", f"nextpnr-seed{other}.log")
+            log(f"{spec['nextpnr']}: {label}, seed {other}: {seconds:.1f} s")
+            if rc != 0:
+                path = workdir / f"nextpnr-seed{other}.log"
+                first = _first_error(path.read_text(errors="replace")) or f"exit code {rc}"
+                raise SynthError(f"nextpnr failed for {label} with seed {other}: {first}\n"
+                                 f"--- last lines of {path} ---\n" + _log_tail(path))
+            by_seed[other] = _fmax(json.loads((workdir / f"report-seed{other}.json").read_text()))
+            result["nextpnr_seconds"] = round(result["nextpnr_seconds"] + seconds, 3)
+        values = [v for v in by_seed.values() if v is not None]
+        result["fmax_by_seed"] = {str(k): v for k, v in by_seed.items()}
+        if values:
+            result.update(fmax_median_mhz=float(statistics.median(values)), fmax_min_mhz=min(values),
+                          fmax_max_mhz=max(values))
     if spec["family"] == "ice40" and core["dsp_blocks"]:
         result["notes"].append("nextpnr-ice40 times SB_MAC16 as registered, so Fmax "
                                "leaves out its internal multiply delay")
@@ -365,6 +395,10 @@ def format_table(results):
 
     out = [line([head for head, _, _ in columns]), line(["-" * w for w in widths])]
     out += [line(row) for row in rows]
+    seeds = [f"{r.get('label') or r.get('top')} on {r.get('target')}: Fmax by placer seed "
+             + ", ".join(f"{k}: {_cell(v, 'f')}" for k, v in r["fmax_by_seed"].items())
+             + f" MHz; median {_cell(r.get('fmax_median_mhz'), 'f')}"
+             for r in results if r.get("fmax_by_seed")]
     errors = [f"{r.get('label') or r.get('top')} on {r.get('target')}: {r['error']}"
               for r in results if r.get("error")]
-    return "\n".join(out + errors) + "\n"
+    return "\n".join(out + seeds + errors) + "\n"

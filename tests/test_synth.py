@@ -353,3 +353,52 @@ def test_format_table(ice40_dsp, ice40_nodsp):
     assert lines[2].split()[:3] == ["mac16/dsp", "ice40-up5k", "yes"]
     assert lines[3].split()[-1] == "yes"
     assert len({len(line) for line in lines[:2]}) == 1
+
+
+@pytest.mark.synth
+def test_extra_seeds_place_the_same_netlist_again_and_give_median_and_range(tmp_path):
+    top, files, ports = mac_core(8)
+    one = synth(files, top, ports, "ice40-up5k", dsp=False, workdir=tmp_path / "one", log=lambda _msg: None)
+    three = synth(files, top, ports, "ice40-up5k", dsp=False, workdir=tmp_path / "three", extra_seeds=(2, 3),
+                  log=lambda _msg: None)
+    assert "fmax_by_seed" not in one and "fmax_median_mhz" not in one
+    assert three["lut4"] == one["lut4"] and three["fmax_mhz"] == one["fmax_mhz"]   # seed 1 as before
+    by_seed = three["fmax_by_seed"]
+    assert list(by_seed) == ["1", "2", "3"] and by_seed["1"] == one["fmax_mhz"]
+    assert three["fmax_min_mhz"] == min(by_seed.values()) and three["fmax_max_mhz"] == max(by_seed.values())
+    assert sorted(by_seed.values())[1] == three["fmax_median_mhz"]
+    assert (tmp_path / "three" / "nextpnr-seed2.log").is_file()
+    assert (tmp_path / "three" / "report-seed3.json").is_file()
+    assert "Fmax by placer seed 1: " in format_table([three])
+
+
+def test_extra_seeds_must_not_repeat(tmp_path):
+    top, files, ports = mac_core(8)
+    with pytest.raises(ValueError, match="must not repeat"):
+        synth(files, top, ports, "ice40-up5k", workdir=tmp_path, extra_seeds=(1, 2))
+    with pytest.raises(ValueError, match="must not repeat"):
+        synth(files, top, ports, "ice40-up5k", workdir=tmp_path, extra_seeds=(2, 2))
+
+
+def _depth_row(depth, fmax_by_seed):
+    row = dict(params={"depth": depth}, latency=depth + 1, lut4=100 + depth, carry=7, ff=10 * depth, dsp_blocks=1,
+               label=f"unit w=8 depth={depth}", fits=True, fmax_mhz=fmax_by_seed[0])
+    if len(fmax_by_seed) > 1:
+        values = sorted(fmax_by_seed)
+        row.update(fmax_by_seed={str(i + 1): v for i, v in enumerate(fmax_by_seed)},
+                   fmax_median_mhz=values[len(values) // 2], fmax_min_mhz=values[0], fmax_max_mhz=values[-1])
+    return row
+
+
+def test_depth_table_gives_the_seed_median_and_range_when_several_seeds_ran():
+    from fpga.sweep import render_markdown
+    plain = render_markdown("unit", "ecp5-85f", True, [_depth_row(0, [50.0]), _depth_row(1, [80.0])])
+    assert "| 1 | 2 | 101 | 7 | 10 | 1 | 80.0 | 80 |" in plain and "median" not in plain
+    seeded = render_markdown("unit", "ecp5-85f", True, [_depth_row(0, [50.0, 48.0, 53.0]),
+                                                         _depth_row(1, [97.0, 104.0, 101.0])],
+                             command="python build.py depth unit -p w=8 --target ecp5-85f --seeds 3")
+    assert "`python build.py depth unit -p w=8 --target ecp5-85f --seeds 3`" in seeded
+    assert "Fmax, median of 3 seeds (MHz) | Fmax range (MHz) | Fmax seed 1 (MHz)" in seeded
+    assert "| 1 | 2 | 101 | 7 | 10 | 1 | 101.0 | 97.0..104.0 | 97.0 | 101 |" in seeded
+    header, rule = [line for line in seeded.splitlines() if line.startswith("| depth") or line.startswith("|---")]
+    assert header.count("|") == rule.count("|")
