@@ -178,7 +178,7 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositAdd, {"N": 1}, "N must be an integer in 2..32"),
     (PositAdd, {"ES": 5}, "ES must be an integer in 0..4"),
     (PositAdd, {"depth": 10}, "depth must be an integer in 0..9"),
-    (PositMul, {"depth": 7}, "depth must be an integer in 0..6"),
+    (PositMul, {"depth": 8}, "depth must be an integer in 0..7"),
     (PositMul, {"ES": -1}, "ES must be an integer in 0..4"),
     (PositMul, {"N": 16.0}, "N must be an integer"),
     (PositDecoder, {"n": 40}, "N must be an integer in 2..32"),
@@ -265,7 +265,7 @@ def test_1e5_random_vectors_and_corners_per_op(unit, n, vectors, seed):
     (ADD, {"N": 8, "ES": 0, "depth": 0}), (ADD, {"N": 12, "ES": 1, "depth": 9}), (ADD, {"N": 32, "ES": 3, "depth": 2}),
     (ADD, {"N": 32, "ES": 2, "depth": 9}),
     (MUL, {"N": 8, "ES": 0, "depth": 3}), (MUL, {"N": 12, "ES": 1, "depth": 0}), (MUL, {"N": 32, "ES": 3, "depth": 2}),
-    (MUL, {"N": 32, "ES": 2, "depth": 6}),
+    (MUL, {"N": 32, "ES": 2, "depth": 7}),
 ], ids=lambda v: getattr(v, "name", None) or " ".join(f"{k}={x}" for k, x in v.items()))
 def test_other_formats_and_depths_with_gaps_and_stalls(unit, overrides, seed):
     """Non-standard ES, an odd width, depth 0 and the maximum depth of each unit."""

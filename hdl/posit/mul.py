@@ -12,8 +12,8 @@ encode and round, the product's low bits folded into the sticky bit.  Pipeline
 cut points in fill order: ``product`` (after the multiplier), ``decode``,
 ``operands``, ``regime`` (inside the decoders, after the regime run count),
 ``layout`` (inside the encoder, before the rounding adder), ``partial``
-(between the DSP-sized partial products and their sum).  Latency is
-``depth + 1``.
+(between the DSP-sized partial products and their sum), ``normalized``
+(after the normalizing step, before the encoder).  Latency is ``depth + 1``.
 """
 
 from amaranth import *
@@ -27,14 +27,14 @@ __all__ = ["PositMul", "CUT_POINTS", "decoded_operands", "partial_products", "su
            "normalize_product"]
 
 
-CUT_POINTS = ("product", "decode", "operands", "regime", "layout", "partial")
+CUT_POINTS = ("product", "decode", "operands", "regime", "layout", "partial", "normalized")
 
 
 class PositMul(PositUnit):
     """posit<N, ES> multiplier; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
-    registers, 0..6; latency = depth + 1).
+    registers, 0..7; latency = depth + 1).
     """
 
     def __init__(self, *, N=32, ES=2, depth=1):
@@ -56,7 +56,7 @@ class PositMul(PositUnit):
             # One product: yosys maps it to fewer LUTs than the explicit sum of partial products.
             s = pipe.cut("partial", **s)
             s = pipe.cut("product", **multiply(m, s, sig_w))
-        s = normalize_product(s, sig_w)
+        s = pipe.cut("normalized", **normalize_product(s, sig_w))
         pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)))))
         return m
 
