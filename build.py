@@ -126,19 +126,33 @@ def _check_seeds(args):
     return n
 
 
-def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1):
+def _check_abc9_delay(args):
+    """``--abc9-delay PS``: abc9's LUT-mapping delay target in ps (None: its best delay, the default)."""
+    ps = getattr(args, "abc9_delay", None)
+    if ps is not None and ps < 1:
+        raise UsageError(f"--abc9-delay must be an integer >= 1 (picoseconds), got {ps}")
+    return ps
+
+
+def _abc9_tag(abc9_delay):
+    """File-name and label suffixes of a run mapped for an abc9 delay target ('' for the default)."""
+    return ("", "") if abc9_delay is None else (f"-abc9D{abc9_delay}", f" abc9.D={abc9_delay}")
+
+
+def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=None):
     from fpga.synth import synth
     params, verilog, manifest = generate(unit, overrides)
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
-    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}"
+    suffix, label = _abc9_tag(abc9_delay)
+    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     work.mkdir(parents=True, exist_ok=True)
     result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log,
-                   extra_seeds=range(2, seeds + 1))
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay)
     result["unit"] = unit.name
     result["params"] = params
     result["latency"] = json.loads(manifest)["latency"]
-    result["label"] = f"{unit.name} " + " ".join(f"{k}={str(v).lower()}" for k, v in params.items())
+    result["label"] = f"{unit.name} " + " ".join(f"{k}={str(v).lower()}" for k, v in params.items()) + label
     return result
 
 
@@ -148,15 +162,16 @@ def _check_target(target):
         raise UsageError(f"unknown target '{target}' (known targets: {', '.join(TARGETS)})")
 
 
-def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1):
+def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1, abc9_delay=None):
     """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
     from fpga.synth import synth
-    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}"
+    suffix, label = _abc9_tag(abc9_delay)
+    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock,
-                   extra_seeds=range(2, seeds + 1))
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay)
     names = list(texts)
     result.update(unit=top, params={}, latency=None, external=names, clock=clock, ports=ports,
-                  label=f"{top} (external: {', '.join(names)})")
+                  label=f"{top} (external: {', '.join(names)}){label}")
     if clock is None:
         result["notes"].append("combinational core: measured between the wrapper's input and output registers")
     return result
@@ -180,7 +195,8 @@ def _check_synth_args(args):
 
 def _synth_json_path(out, name, args):
     """Where ``synth`` writes its JSON; refused before any tool runs if it is a user's file."""
-    path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}.synth.json"
+    suffix, _ = _abc9_tag(args.abc9_delay)
+    path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}{suffix}.synth.json"
     if path.exists() and not args.force and not _ours(path):
         raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
     return path
@@ -190,6 +206,7 @@ def cmd_synth(args):
     from fpga.synth import format_table, SynthError
     _check_synth_args(args)
     seeds = _check_seeds(args)
+    abc9_delay = _check_abc9_delay(args)
     if args.verilog:
         from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
         _check_target(args.target)
@@ -207,7 +224,7 @@ def cmd_synth(args):
               + (f"clock '{clock}'" if clock else "no clock (combinational core)"))
         try:
             result = _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
-                                     out, log=print, seeds=seeds)
+                                     out, log=print, seeds=seeds, abc9_delay=abc9_delay)
         except SynthError as exc:
             print(f"build.py synth: error: {exc}", file=sys.stderr)
             return 1
@@ -220,7 +237,8 @@ def cmd_synth(args):
         out = _out_dir(args.output)
         name = unit.name
         path = _synth_json_path(out, name, args)
-        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print, seeds=seeds)
+        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print, seeds=seeds,
+                            abc9_delay=abc9_delay)
     print(format_table([result]))
     _write(path, json.dumps(dict(generator=_generator(), **result), indent=2) + "\n", args.force)
     print(f"wrote {path}")
@@ -265,10 +283,11 @@ def cmd_depth(args):
         raise UsageError(f"unit '{unit.name}' has no depth parameter")
     lo, hi = unit.param("depth").bounds(params)
     seeds = _check_seeds(args)
+    abc9_delay = _check_abc9_delay(args)
     dsp = not args.no_dsp
     out = _out_dir(args.output or f"reports/pipeline/{unit.name}")
     stem = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in overrides.items()), args.target,
-                     "dsp" if dsp else "nodsp"])
+                     "dsp" if dsp else "nodsp"]) + _abc9_tag(abc9_delay)[0]
     paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
     for path in paths:
         if path.exists() and not args.force and not _ours(path):
@@ -277,7 +296,7 @@ def cmd_depth(args):
     for depth in range(lo, hi + 1):
         print(f"[depth {depth}/{hi}] ... ", end="", flush=True)
         row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, _out_dir("build/synth"),
-                         log=lambda *a, **k: None, seeds=seeds)
+                         log=lambda *a, **k: None, seeds=seeds, abc9_delay=abc9_delay)
         fmax = (f"{row['fmax_mhz']:.1f} MHz" if seeds == 1 else
                 f"{row['fmax_median_mhz']:.1f} MHz median of {seeds} seeds "
                 f"({row['fmax_min_mhz']:.1f}..{row['fmax_max_mhz']:.1f})")
@@ -286,7 +305,8 @@ def cmd_depth(args):
         rows.append(row)
     paths[0].write_text(json.dumps({"generator": _generator(), "rows": rows}, indent=2) + "\n")
     command = (f"python build.py depth {unit.name}" + "".join(f" -p {k}={_fmt(v)}" for k, v in overrides.items())
-               + f" --target {args.target}" + ("" if dsp else " --no-dsp") + (f" --seeds {seeds}" if seeds > 1 else ""))
+               + f" --target {args.target}" + ("" if dsp else " --no-dsp") + (f" --seeds {seeds}" if seeds > 1 else "")
+               + (f" --abc9-delay {abc9_delay}" if abc9_delay is not None else ""))
     paths[1].write_text(render_markdown(unit.name, args.target, dsp, rows, command=command))
     plot(unit.name, args.target, dsp, rows, paths[2])
     print(render_markdown(unit.name, args.target, dsp, rows, command=command))
@@ -428,6 +448,9 @@ def parser():
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help=f"place and route with nextpnr seeds 1..N (1..{MAX_SEEDS}) and print Fmax for each "
                         "(default 1: seed 1 only)")
+    p.add_argument("--abc9-delay", type=int, default=None, metavar="PS",
+                   help="map LUTs for this delay target in ps (yosys abc9 -D; a relaxed one such as 100000 "
+                        "maps for area); default: abc9's best delay, as the reports use")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")
@@ -445,6 +468,8 @@ def parser():
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help=f"place and route with nextpnr seeds 1..N (1..{MAX_SEEDS}) and report each depth's "
                         "median Fmax and its range (default 1: seed 1 only)")
+    p.add_argument("--abc9-delay", type=int, default=None, metavar="PS",
+                   help="map LUTs for this delay target in ps (yosys abc9 -D); default: abc9's best delay")
     p.add_argument("-o", "--output", default=None, metavar="DIR",
                    help="output directory (default: reports/pipeline/UNIT)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")

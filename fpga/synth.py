@@ -112,14 +112,19 @@ def _tool(name, env_var):
     return [found]
 
 
-def _yosys_script(files, top, spec, dsp):
-    """The yosys script: read, keep the core as a module, synthesize, write stat.json."""
+def _yosys_script(files, top, spec, dsp, abc9_delay_ps=None):
+    """The yosys script: read, keep the core as a module, synthesize, write stat.json.
+
+    ``abc9_delay_ps`` sets abc9's delay target through the ``abc9.D`` scratchpad
+    variable (the ``-D`` the synth script's ``abc9`` call does not pass).
+    """
     flags = ["-top", WRAPPER_NAME]
     if dsp and spec["dsp_flag"]:
         flags.append(spec["dsp_flag"])
     if not dsp and spec["nodsp_flag"]:
         flags.append(spec["nodsp_flag"])
-    lines = [_read_command(name) for name in files if not name.endswith(HEADER_SUFFIXES)]
+    lines = [f"scratchpad -set abc9.D {int(abc9_delay_ps)}"] if abc9_delay_ps is not None else []
+    lines += [_read_command(name) for name in files if not name.endswith(HEADER_SUFFIXES)]
     lines += [f"hierarchy -check -top {WRAPPER_NAME}",
               f"setattr -mod -set keep_hierarchy 1 {_yosys_name(top)}",
               f"{spec['synth']} {' '.join(flags)} -json synth.json",
@@ -233,7 +238,7 @@ def _fmax(report):
 
 
 def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra_seeds=(), freq_mhz=None,
-          log=print, clock="clk"):
+          log=print, clock="clk", abc9_delay_ps=None):
     """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
 
     ``clock`` is the core's clock port (``None``: a combinational core, measured between
@@ -249,8 +254,17 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
     again on the same netlist with each of them (logs ``nextpnr-seed{S}.log``)
     and the result also has ``fmax_by_seed`` and ``fmax_median_mhz``,
     ``fmax_min_mhz``, ``fmax_max_mhz`` over all seeds run.
+
+    LUT mapping: yosys' ``abc9`` maps for the best delay it can reach (its
+    default, which the area figures of the reports use) and recovers area only
+    off the critical paths.  ``abc9_delay_ps`` (an int >= 1) gives it a delay
+    target in picoseconds instead; a relaxed one (100000) lets it recover area
+    everywhere.  The result records it as ``abc9_delay_ps`` (None: default).
     """
     spec = _target(target)
+    if abc9_delay_ps is not None and (isinstance(abc9_delay_ps, bool) or not isinstance(abc9_delay_ps, int)
+                                      or abc9_delay_ps < 1):
+        raise ValueError(f"abc9_delay_ps must be None or an integer >= 1 (picoseconds), got {abc9_delay_ps!r}")
     extra_seeds = [int(s) for s in extra_seeds]
     if int(seed) in extra_seeds or len(set(extra_seeds)) != len(extra_seeds):
         raise ValueError(f"extra_seeds {extra_seeds} must not repeat a seed (seed={int(seed)})")
@@ -275,7 +289,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
         (workdir / name).write_text(text)
     (workdir / wrapper_file).write_text(wrapper_verilog(top, ports, WRAPPER_NAME, clock=clock))
     (workdir / "synth.ys").write_text(
-        _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp))
+        _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp, abc9_delay_ps))
 
     label = f"{top} on {target} (dsp={'on' if dsp else 'off'})"
     rc, yosys_seconds = _run(yosys + ["-s", "synth.ys"], workdir, "yosys.log")
@@ -313,6 +327,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
         "fmax_mhz": None,
         "freq_target_mhz": freq,
         "seed": int(seed),
+        "abc9_delay_ps": abc9_delay_ps,
         "cells": dict(sorted(core_cells.items())),
         "wrapper": {k: wrapper[k] for k in ("lut4", "carry", "ff")},
         "device": {},
@@ -322,6 +337,9 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
         "error": None,
         "notes": [],
     }
+    if abc9_delay_ps is not None:
+        result["notes"].append(f"LUTs mapped by abc9 for a {abc9_delay_ps} ps delay target "
+                               "(default: the best delay it can reach)")
     nextpnr_log = (workdir / "nextpnr.log").read_text(errors="replace")
     if rc != 0:
         reason = _fit_error(nextpnr_log, spec["bel_names"])

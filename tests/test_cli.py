@@ -83,6 +83,8 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("depth", "fma", "--target", "virtex7"), ("unknown target 'virtex7'",)),
     (("depth", "fma", "--target", "ecp5-85f", "--seeds", "0"), ("--seeds", "1..16", "0")),
     (("synth", "int_dot", "--target", "ecp5-85f", "--seeds", "17"), ("--seeds", "1..16", "17")),
+    (("synth", "int_dot", "--target", "ecp5-85f", "--abc9-delay", "0"), ("--abc9-delay", ">= 1", "0")),
+    (("depth", "fma", "--target", "ecp5-85f", "--abc9-delay", "-100"), ("--abc9-delay", ">= 1", "-100")),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
      ("verilog", "sim", "synth", "accuracy", "depth") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):

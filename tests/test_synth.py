@@ -380,6 +380,27 @@ def test_extra_seeds_must_not_repeat(tmp_path):
         synth(files, top, ports, "ice40-up5k", workdir=tmp_path, extra_seeds=(2, 2))
 
 
+@pytest.mark.synth
+def test_abc9_delay_target_maps_luts_for_area_and_is_recorded(tmp_path):
+    top, files, ports = mac_core(8)
+    best = synth(files, top, ports, "ecp5-85f", dsp=False, workdir=tmp_path / "best", log=lambda _msg: None)
+    area = synth(files, top, ports, "ecp5-85f", dsp=False, workdir=tmp_path / "area", abc9_delay_ps=100000,
+                 log=lambda _msg: None)
+    assert "abc9.D" not in (tmp_path / "best" / "synth.ys").read_text()
+    assert (tmp_path / "area" / "synth.ys").read_text().startswith("scratchpad -set abc9.D 100000\n")
+    assert best["abc9_delay_ps"] is None and area["abc9_delay_ps"] == 100000
+    # The LUT multiplier's best-delay mapping duplicates logic (317 LUT4 against 164 with yosys 0.70).
+    assert area["lut4"] < 0.8 * best["lut4"]
+    assert any("100000 ps delay target" in note for note in area["notes"]) and not best["notes"]
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "100000"])
+def test_abc9_delay_target_must_be_a_positive_integer(tmp_path, bad):
+    top, files, ports = mac_core(8)
+    with pytest.raises(ValueError, match=r"abc9_delay_ps must be None or an integer >= 1 \(picoseconds\)"):
+        synth(files, top, ports, "ecp5-85f", workdir=tmp_path, abc9_delay_ps=bad)
+
+
 def _depth_row(depth, fmax_by_seed):
     row = dict(params={"depth": depth}, latency=depth + 1, lut4=100 + depth, carry=7, ff=10 * depth, dsp_blocks=1,
                label=f"unit w=8 depth={depth}", fits=True, fmax_mhz=fmax_by_seed[0])
@@ -400,5 +421,14 @@ def test_depth_table_gives_the_seed_median_and_range_when_several_seeds_ran():
     assert "`python build.py depth unit -p w=8 --target ecp5-85f --seeds 3`" in seeded
     assert "Fmax, median of 3 seeds (MHz) | Fmax range (MHz) | Fmax seed 1 (MHz)" in seeded
     assert "| 1 | 2 | 101 | 7 | 10 | 1 | 101.0 | 97.0..104.0 | 97.0 | 101 |" in seeded
+    assert "delay target" not in seeded
     header, rule = [line for line in seeded.splitlines() if line.startswith("| depth") or line.startswith("|---")]
     assert header.count("|") == rule.count("|")
+
+
+def test_depth_table_names_an_abc9_delay_target():
+    from fpga.sweep import render_markdown
+    rows = [dict(_depth_row(d, [60.0 + d]), abc9_delay_ps=100000) for d in (0, 1)]
+    text = render_markdown("unit", "ecp5-85f", True, rows,
+                           command="python build.py depth unit --target ecp5-85f --abc9-delay 100000")
+    assert "`unit w=8` on ecp5-85f, DSP yes, LUTs mapped by abc9 for a 100000 ps delay target:" in text
