@@ -10,6 +10,10 @@ Default clock targets (``--freq``): 50 MHz on the iCE40 UP5K and 100 MHz on
 the ECP5-85F, near what small registered datapaths reach on each, so the
 timing-driven placer works on the real critical path; the achieved Fmax is
 reported whatever the target (``--timing-allow-fail``).
+
+LUT mapping is yosys' default: ``abc9`` for the best delay it can reach, area
+recovered off the critical paths.  ``abc9_delay_ps`` gives it a delay target
+instead (a relaxed one maps for area).
 """
 
 import fnmatch
