@@ -109,14 +109,17 @@ def _magnitude_form(sign, scale, frac, sticky, frac_width, extra):
     return np.where(power_of_two, scale + 1, scale), sig, sticky.astype(bool)
 
 
+@pytest.mark.parametrize("mask_sticky", [False, True])
 @pytest.mark.parametrize("twos_complement", [False, True])
 @pytest.mark.parametrize("n,es,frac_width", ENCODER_CASES)
-def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, twos_complement):
+def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, twos_complement, mask_sticky):
     """Every sign, scale (two beyond each end of the range), fraction and sticky bit; with
-    ``twos_complement`` a negative input is -2 + 0.frac, rounded as its magnitude is."""
+    ``twos_complement`` a negative input is -2 + 0.frac, rounded as its magnitude is; both forms
+    of the layout's sticky bit."""
     fmt = PositFormat(n, es)
     scale_width = (fmt.max_scale + 2).bit_length() + 1
-    dut = PositEncoder(n, es, frac_width=frac_width, scale_width=scale_width, twos_complement=twos_complement)
+    dut = PositEncoder(n, es, frac_width=frac_width, scale_width=scale_width, twos_complement=twos_complement,
+                       mask_sticky=mask_sticky)
     cases = list(itertools.product((0, 1), range(-fmt.max_scale - 2, fmt.max_scale + 3),
                                    range(1 << frac_width), (0, 1)))
     sign, scale, frac, sticky = (np.array(c) for c in zip(*cases))
@@ -186,6 +189,7 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositDecoder, {"n": 8, "signed_form": "yes"}, "signed_form must be a bool"),
     (PositDecoder, {"n": 8, "negate_pattern": True, "signed_form": True}, "signed_form needs the pattern as it is"),
     (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "twos_complement": 1}, "twos_complement must be a bool"),
+    (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "mask_sticky": None}, "mask_sticky must be a bool"),
 ])
 def test_parameters_out_of_range_are_refused_with_their_range(component, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

@@ -75,7 +75,10 @@ class PositAdd(PositUnit):
         s = pipe.cut("sum", **add_signed(m, s, w))
         s = pipe.cut("count", **count_sign_copies(m, s, w))
         s = pipe.cut("normalize", **shift_out_sign_copies(m, s, w))
-        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=True)))
+        # Without a register after the layout (depth <= 6) its sticky bit from a mask, beside the
+        # shift, maps to fewer LUTs and a shorter path (depth 0: 1678 LUT4 against 1741).
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=True,
+                                          mask_sticky=not pipe.registered("layout"))))
         return m
 
 

@@ -248,6 +248,8 @@ class PositEncoder(wiring.Component):
     string) and ``PositRound`` (the rounding adder), which a unit may put on
     either side of a pipeline register.
 
+    ``mask_sticky``: see ``PositLayout``.
+
     With ``twos_complement=True`` a negative input is in the two's-complement
     form of ``PositFields.signed_sig``: ``2**scale * (-2 + 0.frac)``.  Its
     pattern is the sign, the regime and exponent of ``scale`` inverted, then
@@ -259,13 +261,14 @@ class PositEncoder(wiring.Component):
     ``scale < -(n-2) * 2**es`` gives -minpos.
     """
 
-    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False):
+    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False, mask_sticky=False):
         check_format("PositEncoder", n, es)
         check_int("PositEncoder", "frac_width", frac_width, 0)
         check_int("PositEncoder", "scale_width", scale_width, 1)
         check_bool("PositEncoder", "twos_complement", twos_complement)
+        check_bool("PositEncoder", "mask_sticky", mask_sticky)
         self.n, self.es = n, es
-        self.twos_complement = twos_complement
+        self.twos_complement, self.mask_sticky = twos_complement, mask_sticky
         self.frac_width, self.scale_width = frac_width, scale_width
         super().__init__({
             "sign":   In(1),
@@ -281,7 +284,8 @@ class PositEncoder(wiring.Component):
         m = Module()
         m.submodules.layout = layout = PositLayout(self.n, self.es, frac_width=self.frac_width,
                                                    scale_width=self.scale_width,
-                                                   twos_complement=self.twos_complement)
+                                                   twos_complement=self.twos_complement,
+                                                   mask_sticky=self.mask_sticky)
         m.submodules.round = rnd = PositRound(self.n, twos_complement=self.twos_complement)
         if self.twos_complement:
             m.d.comb += layout.sign.eq(self.sign)
@@ -302,14 +306,19 @@ class PositLayout(wiring.Component):
     Out(n - 1), ``round_bit``, ``sticky_all`` Out(1); ``over``, ``under``
     Out(1): the scale is beyond maxpos / below minpos.  With
     ``twos_complement=True`` (see ``PositEncoder``) also ``sign`` In(1), and
-    the string is the pattern's own.  Combinational.
+    the string is the pattern's own.  The bits the layout shift drops go to
+    the sticky bit stage by stage, or with ``mask_sticky=True`` all at once,
+    as the unshifted string ANDed with a mask of the shift amount (beside the
+    shift rather than through it; which maps to fewer LUTs depends on the
+    unit around it).  Combinational.
     """
 
-    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False):
+    def __init__(self, n, es=2, *, frac_width, scale_width, twos_complement=False, mask_sticky=False):
         check_format("PositLayout", n, es)
         check_bool("PositLayout", "twos_complement", twos_complement)
+        check_bool("PositLayout", "mask_sticky", mask_sticky)
         self.n, self.es = n, es
-        self.twos_complement = twos_complement
+        self.twos_complement, self.mask_sticky = twos_complement, mask_sticky
         self.frac_width, self.scale_width = frac_width, scale_width
         super().__init__({
             **({"sign": In(1)} if twos_complement else {}),
@@ -354,10 +363,15 @@ class PositLayout(wiring.Component):
         m.submodules.layout = layout = ShiftRightSticky(width, len(amount), fill=True)
         m.d.comb += [layout.value.eq(word), layout.amount.eq(amount), layout.fill.eq(fill)]
         string = layout.result
+        shifted_out = layout.sticky
+        if self.mask_sticky:
+            reach = (1 << len(amount)) - 1
+            mask = Cat(*(amount > i if i < reach else C(0, 1) for i in range(width)))
+            shifted_out = (word & mask).any()
         m.d.comb += [
             self.kept.eq(string[width - (n - 1):]),
             self.round_bit.eq(string[width - n]),
-            self.sticky_all.eq(self.sticky | dropped | layout.sticky | string[:width - n].any()),
+            self.sticky_all.eq(self.sticky | dropped | shifted_out | string[:width - n].any()),
         ]
         return m
 
@@ -441,12 +455,12 @@ def decode_pair(m, pipe, n, es, a, b, *, negate_pattern=False, signed_form=False
     return out
 
 
-def encode(m, pipe, n, es, s, *, twos_complement=False):
+def encode(m, pipe, n, es, s, *, twos_complement=False, mask_sticky=False):
     """The posit of encoder fields ``s`` (sign, scale, frac, sticky, zero, nar), with pipeline cut
-    point ``layout`` between ``PositLayout`` and ``PositRound`` (``twos_complement``: see
-    ``PositEncoder``)."""
+    point ``layout`` between ``PositLayout`` and ``PositRound`` (``twos_complement``,
+    ``mask_sticky``: see ``PositEncoder`` and ``PositLayout``)."""
     layout = PositLayout(n, es, frac_width=len(Value.cast(s["frac"])), scale_width=len(Value.cast(s["scale"])),
-                         twos_complement=twos_complement)
+                         twos_complement=twos_complement, mask_sticky=mask_sticky)
     m.submodules.layout = layout
     m.d.comb += [layout.scale.eq(s["scale"]), layout.frac.eq(s["frac"]), layout.sticky.eq(s["sticky"])]
     if twos_complement:
