@@ -19,9 +19,13 @@ fp16), c is placed by its exponent as well and the sum is exact to the last bit
 (``hdl/common/three_term_sum.py``): sorted by exponent, added in two windows
 with one sticky term at most, t3 alone when t1 + t2 cancel exactly.
 Otherwise ``c`` is added as in a classic FMA: the window holds S
-exactly with ``P + 3`` bits above and below it (P the destination precision);
+exactly with ``P + 3`` bits above it (P the destination precision) and ``P +
+3`` below the lowest place S's leading one can take (``guard_below``: for a
+single product with a normal factor that is ``p_src - 1`` bits above S's lsb);
 c is shifted right from the top of the window and its bits below the window
-become a sticky bit with c's sign; when c lies wholly above the window S
+become a sticky bit with c's sign (for K = 1 the sum is formed relative to the
+product's sign: the product enters unnegated, c's sign is flipped by the
+product's and the sum's sign flipped back); when c lies wholly above the window S
 becomes that sticky bit instead.  With one sticky term at most, the rounded
 result is that of the exact sum.  When S is exactly zero the result is c itself.
 
@@ -66,7 +70,7 @@ from .common.shift import ShiftRightSticky
 from .common.three_term_sum import ThreeTermSum, negate_if
 
 
-__all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "fused_dot"]
+__all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "guard_below", "fused_dot"]
 
 
 CUT_POINTS = ("sum", "products", "normalized", "operands", "multiplied", "aligned", "magnitude", "count", "rounded",
@@ -89,6 +93,21 @@ def exact_frame_bits(src, dst, terms):
     lo = min(2 * (src.emin - src.man_bits), dst.emin - dst.man_bits)
     hi = max(2 * (src.emax - src.man_bits) + 2 * src.precision, dst.emax - dst.man_bits + dst.precision)
     return hi + terms.bit_length() - lo
+
+
+def guard_below(src, dst, terms):
+    """Window bits below the product sum S, for c's bits there: P + 3 below the lowest place S's leading
+    one can take when c is not wholly above S (P the destination precision).
+
+    A single product (``terms`` = 1) with a normal factor is at least ``2**(p_src - 1)`` of its lsbs;
+    with two subnormal factors it is below the smallest nonzero c when ``2*emin_src <= emin_dst -
+    man_dst``, so c is then above S's leading one and inside the window or above it.  Otherwise (two
+    products may cancel down to the frame's lsb, or tiny products meet tinier c) P + 3 below S's lsb.
+    """
+    guard = dst.precision + 3
+    if terms == 1 and 2 * src.emin <= dst.emin - dst.man_bits:
+        return max(0, guard - (src.precision - 1))
+    return guard
 
 
 def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, addends=None, bad_op=C(0, 1)):
@@ -229,9 +248,11 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         c_vals = {key: s[key] for key in c_vals}
         if k == 1:
             s_bits = 2 * p_src
-            s_value = Signal(signed(s_bits + 1), name="product")
+            s_value = Signal(s_bits, name="product")
             s_exponent = Signal(xshape, name="product_exponent")
-            m.d.comb += [s_value.eq(Mux(p_sign[0], -products[0], products[0])), s_exponent.eq(p_exp[0])]
+            m.d.comb += [s_value.eq(products[0]), s_exponent.eq(p_exp[0])]
+            # The sum is formed relative to the product's sign: c's sign flips with it, the result's back.
+            c_vals.update(c_sign=c_vals["c_sign"] ^ p_sign[0], s_sign=p_sign[0])
             s_lo, s_hi = p_lo, p_hi
             s = pipe.cut("placed", s_value=s_value, s_exponent=s_exponent, **c_vals)
             s_value, s_exponent = s["s_value"], s["s_exponent"]
@@ -257,15 +278,16 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         variable = {"s_exponent": s_exponent} if k == 1 else {}
         exact = k >= 2 and exact_frame_bits(src, dst, k) <= MAX_FRAME_BITS
         if not exact:
-            # Window: [P+3 guard bits | S (s_bits) | P+3 bits for c above S]; bit -1 is the sticky bit.
+            # Window: [P+3 guard bits | S (s_bits) | `below` bits for c below S]; bit -1 is the sticky bit.
             guard = p_dst + 3
-            top = guard + s_bits + guard
-            shift_lo, shift_hi = top - p_dst - c_hi + s_lo - guard, top - p_dst - c_lo + s_hi - guard
+            below = guard_below(src, dst, k)
+            top = guard + s_bits + below
+            shift_lo, shift_hi = top - p_dst - c_hi + s_lo - below, top - p_dst - c_lo + s_hi - below
 
             def c_alignment(c_exponent, s_exponent):
                 """c's right shift in the window (0 when c lies wholly above it: ``c_above``)."""
                 shift = Signal(_range(shift_lo, shift_hi), name="c_shift")
-                m.d.comb += shift.eq((top - p_dst) - (c_exponent - s_exponent + guard))
+                m.d.comb += shift.eq((top - p_dst) - (c_exponent - s_exponent + below))
                 # Static range checks keep comparisons that cannot change out of the Verilog.
                 c_above = (shift < 0) if shift_lo < 0 else C(0, 1)
                 amount = Mux(shift > top, top, shift) if shift_hi > top else shift
@@ -314,23 +336,27 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             if early:
                 # Whether the products cancelled, worked out beside the shift: the sum takes it as c's sticky.
                 variable["s_zero"] = s_value == 0
+            if k == 1:
+                variable["s_sign"] = s["s_sign"]
             s = pipe.cut("aligned", s_value=s_value, c_term=Cat(sticky, align.result), c_above=c_above,
                          c_exponent=s["c_exponent"], c_sign=s["c_sign"], c_signed=s["c_signed"], rm=rm, tags=tags,
                          **variable)
             s_value, c_term, c_above, rm, tags = (s[key] for key in ("s_value", "c_term", "c_above", "rm", "tags"))
             s_exponent = s.get("s_exponent", s_exponent)
             s_nonzero = ~s["s_zero"] if early else s_value != 0
-            s_sticky = Mux(s_value < 0, -1, Mux(s_nonzero, 1, 0))
+            s_sticky = Mux(s_nonzero, 1, 0) if k == 1 else Mux(s_value < 0, -1, Mux(s_nonzero, 1, 0))
             total = Signal(signed(top + 3), name="total")
-            m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (guard + 1)) + negate_if(s["c_sign"], c_term))
-            window_lo = s_lo - guard - 1
-            window_hi = max(s_hi - guard - 1, c_hi - (top - p_dst) - 1)
+            m.d.comb += total.eq(Mux(c_above, s_sticky, s_value << (below + 1)) + negate_if(s["c_sign"], c_term))
+            window_lo = s_lo - below - 1
+            window_hi = max(s_hi - below - 1, c_hi - (top - p_dst) - 1)
             window_exponent = Signal(xshape, name="window_exponent")
-            m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - guard - 1))
+            m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - below - 1))
             s_zero = s["s_zero"] if early else s_value == 0
             width = top + 2
 
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
+    if k == 1:
+        variable["s_sign"] = s["s_sign"]
     s = pipe.cut("sum", total=total, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     total, rm, tags = s["total"], s["rm"], s["tags"]
     window_exponent, s_zero = s.get("window_exponent", window_exponent), s.get("s_zero", s_zero)
@@ -340,8 +366,8 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     if pipe.registered("count"):
         # The normalization's shift limits come from the exponent alone: work them out a stage early.
         variable["limits"] = normalize_limits(m, dst, width, window_exponent, window_lo)
-    s = pipe.cut("magnitude", magnitude=magnitude, sign=total < 0, total_zero=total == 0, s_zero=s_zero,
-                 c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
+    s = pipe.cut("magnitude", magnitude=magnitude, sign=(total < 0) ^ s.get("s_sign", C(0, 1)),
+                 total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     window_exponent = s.get("window_exponent", window_exponent)
     mantissa, exponent_top, s = float_normalize(
         m, pipe, ("count", "coarse"), dst, s["magnitude"], window_exponent, width, window_lo, window_hi,

@@ -41,7 +41,7 @@ def _fused_vectors(src, dst, k, n, rng, directed=()):
     rows = list(directed)[:n]
     m = n - len(rows)
     cs, cd = fp.corner_patterns(src), fp.corner_patterns(dst)
-    kind = rng.choice(10, size=m, p=[0.1, 0.1, 0.15, 0.1, 0.15, 0.1, 0.1, 0.1, 0.05, 0.05])
+    kind = rng.choice(11, size=m, p=[0.1, 0.1, 0.1, 0.1, 0.15, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05])
     spread_s = min(src.bias, 2 * src.man_bits + 4)
     a = _moderate(src, (m, k), rng, spread_s)
     b = _moderate(src, (m, k), rng, spread_s)
@@ -94,6 +94,22 @@ def _fused_vectors(src, dst, k, n, rng, directed=()):
         rounded, _ = fp.fused_dot(a[near], b[near], np.zeros(len(near), U64), src=src, dst=dst, rm=fp.RTZ)
         noise = rng.integers(0, 1 << min(8, dst.man_bits), size=len(near), dtype=U64)
         c[near] = (rounded ^ U64(1 << (dst.width - 1))) ^ noise
+    # 10: a normal factor (a quarter of them powers of two) times a subnormal one (mostly of a few bits),
+    # c's exponent field at or below the rounded product's: the product's leading one lies as low in its
+    # significand as it can, and c reaches below it
+    pick = np.flatnonzero(kind == 10)
+    if len(pick):
+        sign_bit = U64(1 << (src.width - 1))
+        field = rng.integers(src.bias, (1 << src.exp_bits) - 1, size=(len(pick), k), dtype=U64)
+        a_mant = np.where(rng.random((len(pick), k)) < 0.25, U64(0), a[pick] & U64((1 << src.man_bits) - 1))
+        a[pick] = (a[pick] & sign_bit) | (field << U64(src.man_bits)) | a_mant
+        mant = rng.integers(1, 1 << src.man_bits, size=(len(pick), k), dtype=U64)
+        mant = np.maximum(mant >> rng.integers(0, src.man_bits, size=(len(pick), k), dtype=U64), U64(1))
+        b[pick] = (b[pick] & sign_bit) | mant
+        rounded, _ = fp.fused_dot(a[pick], b[pick], np.zeros(len(pick), U64), src=src, dst=dst, rm=fp.RTZ)
+        base = ((rounded >> U64(dst.man_bits)) & U64(c_top + 1)).astype(np.int64)
+        field = np.clip(base - rng.integers(0, reach + 1, size=len(pick)), 0, c_top).astype(U64)
+        c[pick] = (c[pick] & ~(U64(c_top + 1) << U64(dst.man_bits))) | (field << U64(dst.man_bits))
     if k >= 2:
         # 8: c is minus the first product exactly (when it fits), the second product anywhere, mostly tiny:
         # the sum is that product alone, however far below the other terms it lies

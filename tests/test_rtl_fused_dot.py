@@ -20,6 +20,13 @@ def run(name, overrides, seed, **kw):
     return result
 
 
+def on_every_copy(name, inputs):
+    """``inputs`` once per lockstep copy of ``name``'s simulation model, and that count: every copy runs
+    every directed row, and the test reuses the Verilator model its random regression built."""
+    copies = get_unit(name).sim_copies
+    return {key: np.tile(np.asarray(value), copies) for key, value in inputs.items()}, copies
+
+
 @pytest.mark.parametrize("name,overrides", [
     ("exsdotp", {"src": "e5m2", "dst": "fp16"}),
     ("exsdotp", {"src": "e4m3", "dst": "fp16"}),
@@ -51,8 +58,8 @@ def test_100k_random_vectors_and_corners_in_all_rounding_modes(name, overrides, 
     ("fma", {"fmt": "bf16", "src": "e4m3", "depth": 6}),
     ("fma", {"fmt": "fp32", "depth": 11}),
     ("exsdotp_simd", {"src": "e4m3", "dst": "bf16", "flen": 32, "depth": 0}),
-    ("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 9}),
-    ("exsdotp_simd", {"src": "fp16", "dst": "fp32", "depth": 0, "vsum": True}),
+    pytest.param("exsdotp_simd", {"src": "bf16", "dst": "fp32", "depth": 9}, marks=pytest.mark.slow),
+    pytest.param("exsdotp_simd", {"src": "fp16", "dst": "fp32", "depth": 0, "vsum": True}, marks=pytest.mark.slow),
 ], ids=str)
 def test_every_pipeline_depth_under_gaps_and_back_pressure(name, overrides, seed):
     run(name, overrides, seed, vectors=20_000, p_gap=0.3, p_stall=0.3)
@@ -81,8 +88,8 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
               "rm": np.arange(5, dtype=U64)}
     expected = get_unit("exsdotp").golden(get_unit("exsdotp").resolve({}), inputs)
     assert (expected["result"] == 0x3C00).all() and (expected["flags"] == 0).all()
-    result = run("exsdotp", {}, seed, inputs=inputs, copies=1)
-    assert result.checked == n
+    inputs, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {}, seed, inputs=inputs).checked == n * copies
 
 
 @pytest.mark.parametrize("name,overrides,message", [
@@ -110,8 +117,8 @@ def test_ops_not_built_give_the_canonical_nan_with_nv(vsum, seed):
     inputs = {k: np.array(v, dtype=U64) for k, v in {
         "op": ops, "a0": [0x3C] * n, "b0": [0x3C] * n, "a1": [0] * n, "b1": [0] * n,
         "c": [0x3C00] * n, "rm": [0] * n}.items()}
-    result = run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": vsum}, seed, inputs=inputs, copies=1)
-    assert result.checked == n
+    copied, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": vsum}, seed, inputs=copied).checked == n * copies
     params = get_unit("exsdotp").resolve({"src": "e5m2", "dst": "fp16", "vsum": vsum})
     golden = get_unit("exsdotp").golden(params, inputs)
     assert all(int(r) == fp.FP16.canonical_nan for r in golden["result"])
@@ -124,8 +131,8 @@ def test_vsum_adds_the_destination_patterns_made_of_the_source_halves(seed):
     inputs = {k: np.array(v, dtype=U64) for k, v in {
         "op": [4, 5], "a0": [x & 0xFF] * 2, "a1": [x >> 8] * 2, "b0": [y & 0xFF] * 2, "b1": [y >> 8] * 2,
         "c": [c, c], "rm": [0, 0]}.items()}
-    result = run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": True}, seed, inputs=inputs, copies=1)
-    assert result.checked == 2
+    copied, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {"src": "e5m2", "dst": "fp16", "vsum": True}, seed, inputs=copied).checked == 2 * copies
     params = get_unit("exsdotp").resolve({"src": "e5m2", "dst": "fp16", "vsum": True})
     golden = get_unit("exsdotp").golden(params, inputs)
     assert [int(r) for r in golden["result"]] == [0x4280, 0x3A00] and [int(f) for f in golden["flags"]] == [0, 0]
@@ -139,8 +146,8 @@ def test_a_bf16_product_far_below_two_cancelling_terms_is_the_exact_result(rm, s
     inputs = {k: np.array(v, dtype=U64) for k, v in {
         "op": [0, 0], "a0": [one, one], "b0": [one, one], "a1": [tiny, tiny], "b1": [tiny, tiny],
         "c": [0xBF800000, 0x8D800000], "rm": [rm, rm]}.items()}  # fp32 -1.0, -2**-100
-    result = run("exsdotp", {"src": "bf16", "dst": "fp32"}, seed, inputs=inputs, copies=1)
-    assert result.checked == 2
+    copied, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {"src": "bf16", "dst": "fp32"}, seed, inputs=copied).checked == 2 * copies
     expected, flags = fp.fused_dot(np.stack([inputs["a0"], inputs["a1"]], 1), np.stack([inputs["b0"], inputs["b1"]], 1),
                                    inputs["c"], src=fp.BF16, dst=fp.FP32, rm=rm)
     assert int(expected[0]) == 1 << (149 - 130) and int(flags[0]) == 0
@@ -160,4 +167,5 @@ def test_simd_lanes_take_their_operands_from_the_register_elements_the_isa_names
     expected = unit.golden(params, inputs)
     assert int(expected["result"][0]) == 0x41200000 << 32       # 2*3 + 3*1 + 1 = 10.0 in lane 1, +0 in lane 0
     assert int(expected["flags"][0]) == 0
-    assert run("exsdotp_simd", {"src": "fp16", "dst": "fp32"}, seed, inputs=inputs, copies=1).checked == 1
+    copied, copies = on_every_copy("exsdotp_simd", inputs)
+    assert run("exsdotp_simd", {"src": "fp16", "dst": "fp32"}, seed, inputs=copied).checked == copies

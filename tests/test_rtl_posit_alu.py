@@ -32,7 +32,9 @@ def run(overrides, seed, **kw):
 
 # -- cocotb + Verilator ----------------------------------------------------------
 
-@pytest.mark.parametrize("n,depth,seed", [(16, 1, 11), (32, 1, 12), (16, 0, 13), (16, 5, 14), (8, 3, 15)])
+@pytest.mark.parametrize("n,depth,seed", [
+    pytest.param(16, 1, 11, marks=pytest.mark.slow), (32, 1, 12), (16, 0, 13),
+    pytest.param(16, 5, 14, marks=pytest.mark.slow), (8, 3, 15)])
 def test_mixed_op_streams_match_the_golden_model(n, depth, seed):
     """All groups built; corners of every op, quire sequences and random ops, interleaved."""
     vectors = 100_000 if depth == 1 else 20_000
