@@ -54,16 +54,17 @@ leading-zero count its limited shift; at ``placed``, each product's frame
 offset stages early, the product negated before its shift; at ``rounded``,
 ``FloatRound``'s carry-select form.  Where a path has
 nothing to split at a cut point (``partial``, ``placed`` and ``aligned`` on
-the three-term path) the register sits beside the next one.  Depths 0..4 give
-the same Verilog as before the inner cut points existed.
+the three-term path) the register sits beside the next one.  Magnitudes of
+``STEPPED_WIDTH`` (72) bits or more are normalized in the stepped form at every
+depth (``float_normalize``).
 """
 
 from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_limits, normalize_unpacked,
-                           unpack)
+from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_amounts, normalize_masks,
+                           normalize_unpacked, unpack)
 from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
@@ -357,6 +358,10 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
     if k == 1:
         variable["s_sign"] = s["s_sign"]
+    if pipe.registered("count"):
+        # The normalization's shift limits come from the exponent alone: their amounts two stages
+        # early, beside the add, their masks one stage early.
+        variable["amounts"] = normalize_amounts(m, dst, width, window_exponent, window_lo)
     s = pipe.cut("sum", total=total, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     total, rm, tags = s["total"], s["rm"], s["tags"]
     window_exponent, s_zero = s.get("window_exponent", window_exponent), s.get("s_zero", s_zero)
@@ -364,8 +369,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     m.d.comb += magnitude.eq((total ^ total[-1].replicate(len(total))) + total[-1])
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent}
     if pipe.registered("count"):
-        # The normalization's shift limits come from the exponent alone: work them out a stage early.
-        variable["limits"] = normalize_limits(m, dst, width, window_exponent, window_lo)
+        variable["limits"] = normalize_masks(m, width, s["amounts"])
     s = pipe.cut("magnitude", magnitude=magnitude, sign=(total < 0) ^ s.get("s_sign", C(0, 1)),
                  total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     window_exponent = s.get("window_exponent", window_exponent)

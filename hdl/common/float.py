@@ -24,7 +24,7 @@ from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits",
+__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits", "normalize_amounts", "normalize_masks",
            "float_normalize", "FloatRound"]
 
 
@@ -155,6 +155,11 @@ def normalize_limits(m, fmt, width, exponent, exponent_lo):
     weight of the top bit before the left shift; ``stop``, a one at bit ``width - 1 - left``, where
     ``left`` (0..width) is the most it may shift left (to put 2**emin at the top; no bit when left =
     width), so ORed into the magnitude it makes the leading-zero count ``min(count, left)``."""
+    return normalize_masks(m, width, normalize_amounts(m, fmt, width, exponent, exponent_lo))
+
+
+def normalize_amounts(m, fmt, width, exponent, exponent_lo):
+    """The first half of ``normalize_limits``: ``under``, ``down``, ``left`` and ``exponent_top``."""
     w = width
     reach = (w - 1) - fmt.emin                          # the left shift limit is exponent + reach
     # Compared with constants rather than through the sum, so the sums run beside the comparisons.
@@ -164,12 +169,17 @@ def normalize_limits(m, fmt, width, exponent, exponent_lo):
         m.d.comb += down.eq(Mux(under, Mux(exponent < -reach - w, w, -reach - exponent), 0))
     left = Signal(range(w + 1), name="normalize_left")
     m.d.comb += left.eq(Mux(under, 0, Mux(exponent > w - reach, w, exponent + reach)))
+    return dict(under=under, down=down, left=left, exponent_top=Mux(under, fmt.emin, exponent + (w - 1)))
+
+
+def normalize_masks(m, width, amounts):
+    """The second half of ``normalize_limits``: ``amounts`` with the ``stop`` and ``dropped`` masks."""
+    w = width
     stop = Signal(w, name="normalize_stop")
-    m.d.comb += stop.eq(C(1 << (w - 1), w) >> left)
+    m.d.comb += stop.eq(C(1 << (w - 1), w) >> amounts["left"])
     dropped = Signal(w, name="normalize_dropped")
-    m.d.comb += dropped.eq(~(C((1 << w) - 1, w) << down))
-    return dict(stop=stop, under=under, down=down, dropped=dropped,
-                exponent_top=Mux(under, fmt.emin, exponent + (w - 1)))
+    m.d.comb += dropped.eq(~(C((1 << w) - 1, w) << amounts["down"]))
+    return dict(amounts, stop=stop, dropped=dropped)
 
 
 STEPPED_WIDTH = 72
