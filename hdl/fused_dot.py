@@ -63,8 +63,8 @@ from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_amounts, normalize_masks,
-                           normalize_unpacked, unpack)
+from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_amounts, normalize_limits,
+                           normalize_masks, normalize_unpacked, unpack)
 from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
@@ -358,9 +358,10 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent, "s_zero": s_zero}
     if k == 1:
         variable["s_sign"] = s["s_sign"]
-    if pipe.registered("count"):
-        # The normalization's shift limits come from the exponent alone: their amounts two stages
-        # early, beside the add, their masks one stage early.
+    # The normalization's shift limits come from the exponent alone: with a register at count, their
+    # amounts are worked out two stages early, beside the add, and their masks one stage early.
+    split_limits = pipe.registered("count") and window_lo != window_hi
+    if split_limits:
         variable["amounts"] = normalize_amounts(m, dst, width, window_exponent, window_lo)
     s = pipe.cut("sum", total=total, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     total, rm, tags = s["total"], s["rm"], s["tags"]
@@ -368,8 +369,10 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
     magnitude = Signal(width, name="magnitude")
     m.d.comb += magnitude.eq((total ^ total[-1].replicate(len(total))) + total[-1])
     variable = {} if window_lo == window_hi else {"window_exponent": window_exponent}
-    if pipe.registered("count"):
+    if split_limits:
         variable["limits"] = normalize_masks(m, width, s["amounts"])
+    elif pipe.registered("count"):
+        variable["limits"] = normalize_limits(m, dst, width, window_exponent, window_lo)
     s = pipe.cut("magnitude", magnitude=magnitude, sign=(total < 0) ^ s.get("s_sign", C(0, 1)),
                  total_zero=total == 0, s_zero=s_zero, c_signed=s["c_signed"], rm=rm, tags=tags, **variable)
     window_exponent = s.get("window_exponent", window_exponent)

@@ -155,7 +155,8 @@ def normalize_limits(m, fmt, width, exponent, exponent_lo):
     weight of the top bit before the left shift; ``stop``, a one at bit ``width - 1 - left``, where
     ``left`` (0..width) is the most it may shift left (to put 2**emin at the top; no bit when left =
     width), so ORed into the magnitude it makes the leading-zero count ``min(count, left)``."""
-    return normalize_masks(m, width, normalize_amounts(m, fmt, width, exponent, exponent_lo))
+    limits = normalize_masks(m, width, normalize_amounts(m, fmt, width, exponent, exponent_lo))
+    return {key: limits[key] for key in ("stop", "under", "down", "dropped", "exponent_top")}
 
 
 def normalize_amounts(m, fmt, width, exponent, exponent_lo):
