@@ -134,6 +134,18 @@ def _check_abc9_delay(args):
     return ps
 
 
+def _check_at_fmax(args):
+    """``--at-fmax MHZ``: search the most relaxed abc9 delay target that still reaches MHZ."""
+    mhz = getattr(args, "at_fmax", None)
+    if mhz is None:
+        return None
+    if not mhz > 0:
+        raise UsageError(f"--at-fmax must be a clock in MHz > 0, got {mhz:g}")
+    if args.abc9_delay is not None:
+        raise UsageError("--at-fmax searches the abc9 delay target itself; leave out --abc9-delay")
+    return mhz
+
+
 def _abc9_tag(abc9_delay):
     """File-name and label suffixes of a run mapped for an abc9 delay target ('' for the default)."""
     return ("", "") if abc9_delay is None else (f"-abc9D{abc9_delay}", f" abc9.D={abc9_delay}")
@@ -196,10 +208,46 @@ def _check_synth_args(args):
 def _synth_json_path(out, name, args):
     """Where ``synth`` writes its JSON; refused before any tool runs if it is a user's file."""
     suffix, _ = _abc9_tag(args.abc9_delay)
+    if args.at_fmax is not None:
+        suffix = f"-at{args.at_fmax:g}MHz"
     path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}{suffix}.synth.json"
     if path.exists() and not args.force and not _ours(path):
         raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
     return path
+
+
+def _search_at_fmax(run, mhz, seeds):
+    """``synth --at-fmax``: ``run(abc9_delay)`` at each probed delay target; the chosen result with
+    the search recorded in it (``at_fmax``), or None when even the best delay misses ``mhz``."""
+    from fpga.iso_fmax import probe_fmax, search_delay
+    from fpga.synth import format_table
+
+    def probe(delay):
+        result = run(delay)
+        fmax = probe_fmax(result)
+        print(f"  abc9 delay target {'best' if delay is None else f'{delay} ps'}: {result['lut4']} LUT4, "
+              + ("does not fit" if fmax is None else f"{fmax:.1f} MHz" + (" median" if seeds > 1 else "")),
+              flush=True)
+        return result
+
+    print(f"searching the most relaxed abc9 delay target that reaches {mhz:g} MHz"
+          + (f" (median of {seeds} seeds)" if seeds > 1 else " (seed 1)"), flush=True)
+    chosen, probes = search_delay(probe, mhz)
+    print(format_table(probes))
+    if chosen is None:
+        best = probe_fmax(probes[0])
+        print(f"build.py synth: even abc9's best delay reaches only "
+              f"{'-' if best is None else f'{best:.1f}'} MHz, below {mhz:g} MHz", file=sys.stderr)
+        return None
+    chosen = dict(chosen, at_fmax=dict(
+        target_mhz=mhz,
+        probes=[dict(abc9_delay_ps=p["abc9_delay_ps"], lut4=p["lut4"], carry=p["carry"],
+                     fmax_mhz=probe_fmax(p)) for p in probes]))
+    delay = chosen["abc9_delay_ps"]
+    print(f"at {mhz:g} MHz: {chosen['lut4']} LUT4 with "
+          + ("abc9's best delay (no probed target reaches it)" if delay is None else f"abc9 delay target {delay} ps")
+          + f", {probe_fmax(chosen):.1f} MHz")
+    return chosen
 
 
 def cmd_synth(args):
@@ -207,6 +255,7 @@ def cmd_synth(args):
     _check_synth_args(args)
     seeds = _check_seeds(args)
     abc9_delay = _check_abc9_delay(args)
+    at_fmax = _check_at_fmax(args)
     if args.verilog:
         from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
         _check_target(args.target)
@@ -222,12 +271,10 @@ def cmd_synth(args):
         path = _synth_json_path(out, name, args)
         print(f"{args.top}: {len(ports)} ports, "
               + (f"clock '{clock}'" if clock else "no clock (combinational core)"))
-        try:
-            result = _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
-                                     out, log=print, seeds=seeds, abc9_delay=abc9_delay)
-        except SynthError as exc:
-            print(f"build.py synth: error: {exc}", file=sys.stderr)
-            return 1
+
+        def run(delay, log=print):
+            return _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
+                                   out, log=log, seeds=seeds, abc9_delay=delay)
     else:
         from hdl.registry import get_unit
         unit = get_unit(args.unit)
@@ -237,9 +284,21 @@ def cmd_synth(args):
         out = _out_dir(args.output)
         name = unit.name
         path = _synth_json_path(out, name, args)
-        result = _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=print, seeds=seeds,
-                            abc9_delay=abc9_delay)
-    print(format_table([result]))
+
+        def run(delay, log=print):
+            return _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=log, seeds=seeds,
+                              abc9_delay=delay)
+    try:
+        if at_fmax is not None:
+            result = _search_at_fmax(lambda delay: run(delay, log=lambda *a, **k: None), at_fmax, seeds)
+            if result is None:
+                return 1
+        else:
+            result = run(abc9_delay)
+            print(format_table([result]))
+    except SynthError as exc:
+        print(f"build.py synth: error: {exc}", file=sys.stderr)
+        return 1
     _write(path, json.dumps(dict(generator=_generator(), **result), indent=2) + "\n", args.force)
     print(f"wrote {path}")
     return 0 if result.get("fits", True) else 1
@@ -451,6 +510,10 @@ def parser():
     p.add_argument("--abc9-delay", type=int, default=None, metavar="PS",
                    help="map LUTs for this delay target in ps (yosys abc9 -D; a relaxed one such as 100000 "
                         "maps for area); default: abc9's best delay, as the reports use")
+    p.add_argument("--at-fmax", type=float, default=None, metavar="MHZ",
+                   help="area at this clock: bisect abc9's delay target for the most relaxed one (1000 ps "
+                        "grid, up to 100000) whose Fmax (median with --seeds) still reaches MHZ; prints "
+                        "every probe, writes the chosen one")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")

@@ -85,6 +85,9 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("synth", "int_dot", "--target", "ecp5-85f", "--seeds", "17"), ("--seeds", "1..16", "17")),
     (("synth", "int_dot", "--target", "ecp5-85f", "--abc9-delay", "0"), ("--abc9-delay", ">= 1", "0")),
     (("depth", "fma", "--target", "ecp5-85f", "--abc9-delay", "-100"), ("--abc9-delay", ">= 1", "-100")),
+    (("synth", "int_dot", "--target", "ecp5-85f", "--at-fmax", "0"), ("--at-fmax", "MHz > 0", "0")),
+    (("synth", "int_dot", "--target", "ecp5-85f", "--at-fmax", "50", "--abc9-delay", "1000"),
+     ("--at-fmax", "leave out --abc9-delay")),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
      ("verilog", "sim", "synth", "accuracy", "depth") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):
@@ -127,6 +130,23 @@ def test_synth_verb_prints_a_table_and_writes_json(tmp_path):
     assert "LUT4" in proc.stdout and "ice40-up5k" in proc.stdout
     data = json.loads((tmp_path / "int_dot-ice40-up5k-nodsp.synth.json").read_text())
     assert data["lut4"] > 0 and data["dsp_blocks"] == 0 and data["fmax_mhz"] > 0
+
+
+@pytest.mark.synth
+def test_synth_at_fmax_prints_every_probe_and_writes_the_chosen_one_with_the_search(tmp_path):
+    proc = cli("synth", "int_dot", "-p", "lanes=2", "-p", "width=2", "--target", "ecp5-85f", "--at-fmax", "1",
+               "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "abc9 delay target best:" in proc.stdout and "abc9 delay target 100000 ps:" in proc.stdout
+    assert "at 1 MHz:" in proc.stdout
+    data = json.loads((tmp_path / "int_dot-ecp5-85f-at1MHz.synth.json").read_text())
+    assert data["abc9_delay_ps"] == 100000 and data["at_fmax"]["target_mhz"] == 1
+    assert [p["abc9_delay_ps"] for p in data["at_fmax"]["probes"]] == [None, 100000]
+    too_fast = cli("synth", "int_dot", "-p", "lanes=2", "-p", "width=2", "--target", "ecp5-85f", "--at-fmax",
+                   "100000", "-o", str(tmp_path))
+    assert too_fast.returncode == 1 and "even abc9's best delay reaches only" in too_fast.stderr
+    assert "Traceback" not in too_fast.stderr
+    assert not (tmp_path / "int_dot-ecp5-85f-at100000MHz.synth.json").exists()
 
 
 # --- external Verilog cores: build.py synth --verilog FILE ... --top NAME, build.py report --with ---
