@@ -1,9 +1,12 @@
+# amaranth: UnusedElaboratable=no
 """The unit registry: one entry per unit tells every verb and test what the unit is.
 
 An entry gives the unit's name, one-line description, parameter schema, how to
 build its component, its golden model and its vector generator.  ``build.py``
 and the tests only ever go through this module, so adding a unit is adding an
-entry in ``hdl/units.py``.
+entry in ``hdl/units.py``.  A component built here may only be inspected (its
+effective parameters) and never elaborated, so the first line keeps Amaranth
+from warning about unused elaboratables created here.
 """
 
 from dataclasses import dataclass
