@@ -17,16 +17,23 @@ PARTIAL_SPLIT = 18
 
 
 def partial_products(m, a, b):
-    """``{"partial_ij": a_i * b_j}`` for the parts ``a_i``, ``b_j`` of ``a`` and ``b`` (unsigned)."""
+    """``{"partial_ij": a_i * b_j}`` for the parts ``a_i``, ``b_j`` of ``a`` and ``b``.
+
+    A signed operand's low part is unsigned and its high part signed, so a
+    partial product is signed when one of its parts is.
+    """
     def parts(x):
         x = Value.cast(x)
-        lo = min(len(x), PARTIAL_SPLIT)
-        return [x[:lo]] + ([x[lo:]] if len(x) > lo else [])
+        if len(x) <= PARTIAL_SPLIT:
+            return [x]
+        hi = x[PARTIAL_SPLIT:]
+        return [x[:PARTIAL_SPLIT], hi.as_signed() if x.shape().signed else hi]
 
     partials = {}
     for i, a_part in enumerate(parts(a)):
         for j, b_part in enumerate(parts(b)):
-            p = Signal(len(a_part) + len(b_part), name=f"partial_{i}{j}")
+            shape = signed if a_part.shape().signed or b_part.shape().signed else unsigned
+            p = Signal(shape(len(a_part) + len(b_part)), name=f"partial_{i}{j}")
             m.d.comb += p.eq(a_part * b_part)
             partials[f"partial_{i}{j}"] = p
     return partials
