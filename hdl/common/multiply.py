@@ -2,8 +2,9 @@
 multipliers and their sum.
 
 Operands wider than ``PARTIAL_SPLIT`` bits (one 18x18 DSP multiplier of the
-ECP5 and iCE40 families) are split at that bit into a low and a high part;
-``partial_products`` gives every ``a_i * b_j`` as its own signal and
+ECP5 and iCE40 families) are split at that bit into a low and a high part
+(for a two's-complement operand the low part is unsigned and the high part
+signed); ``partial_products`` gives every ``a_i * b_j`` as its own signal and
 ``sum_partials`` adds them back, shifted, into the exact product.
 """
 
