@@ -234,15 +234,22 @@ register(Unit(
     description="posit<N,ES> multiplier, correctly rounded",
     params=_FORMAT_PARAMS + (
         Param("depth", "pipeline registers (latency = depth + 1)", 1, min=0, max=len(posit_mul_hdl.CUT_POINTS)),
+        Param("twos_complement", "two's-complement datapath (signed product: fewer LUT4 with DSPs); false: "
+              "sign-magnitude (negated patterns, unsigned product: fewer LUT4 without DSPs)", True, kind=bool),
     ),
     component=posit_mul_hdl.PositMul,
     golden=_mul_golden,
     vectors=_mul_vectors,
     describe=_describe,
     notes=_NOTES,
+    # Without DSPs the sign-magnitude form (the narrower unsigned product) is the smaller one.
     report_sets=tuple(
-        {"N": n, "ES": 2, "depth": 1, "dsp": dsp, "targets": ("ecp5-85f",)} for n in (32, 16) for dsp in (True, False)
-    ) + ({"N": 32, "ES": 2, "depth": 0, "targets": ("ecp5-85f",)},) + ({"N": 16, "ES": 2, "depth": 1, "dsp": False, "targets": ("ice40-up5k",)},),
+        {"N": n, "ES": 2, "depth": 1, "dsp": dsp, "twos_complement": dsp, "targets": ("ecp5-85f",)}
+        for n in (32, 16) for dsp in (True, False)
+    ) + (
+        {"N": 32, "ES": 2, "depth": 0, "targets": ("ecp5-85f",)},
+        {"N": 16, "ES": 2, "depth": 1, "dsp": False, "twos_complement": False, "targets": ("ice40-up5k",)},
+    ),
     sim_copies=4,
 ))
 

@@ -150,10 +150,12 @@ def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, two
 
 @pytest.mark.parametrize("n,es", [(n, es) for n in (2, 3, 4, 5) for es in range(5)])
 def test_units_compute_every_pair_of_tiny_formats(n, es):
-    """Every operand pair of posit<n, es>, n <= 5, through both units at depth 0 (Amaranth simulator)."""
+    """Every operand pair of posit<n, es>, n <= 5, through both units (the multiplier in both forms) at
+    depth 0 (Amaranth simulator)."""
     a, b = all_pairs(n)
     for dut, ops in ((PositAdd(N=n, ES=es, depth=0), (PositAddOp.ADD, PositAddOp.SUB)),
-                     (PositMul(N=n, ES=es, depth=0), (None,))):
+                     (PositMul(N=n, ES=es, depth=0), (None,)),
+                     (PositMul(N=n, ES=es, depth=0, twos_complement=False), (None,))):
         for op in ops:
             golden = {PositAddOp.ADD: posit.add, PositAddOp.SUB: posit.sub, None: posit.mul}[op]
             want = golden(a, b, n=n, es=es).tolist()
@@ -184,6 +186,7 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositMul, {"depth": 8}, "depth must be an integer in 0..7"),
     (PositMul, {"ES": -1}, "ES must be an integer in 0..4"),
     (PositMul, {"N": 16.0}, "N must be an integer"),
+    (PositMul, {"twos_complement": 1}, "twos_complement must be a bool"),
     (PositDecoder, {"n": 40}, "N must be an integer in 2..32"),
     (PositDecoder, {"n": 8, "negate_pattern": 1}, "negate_pattern must be a bool"),
     (PositDecoder, {"n": 8, "signed_form": "yes"}, "signed_form must be a bool"),
@@ -200,7 +203,8 @@ def test_parameters_out_of_range_are_refused_with_their_range(component, kwargs,
     (u, o) for u in (ADD, MUL) for o in ({"N": 2, "ES": 0, "depth": 0}, {"N": 3, "ES": 4, "depth": 1},
                                          {"N": 5, "ES": 1, "depth": 3},
                                          {"N": 32, "ES": 4, "depth": 0}, {"N": 32, "ES": 0, "depth": 2})
-], ids=lambda v: getattr(v, "name", None) or " ".join(f"{k}={x}" for k, x in v.items()))
+] + [(MUL, {"N": 2, "ES": 0, "depth": 0, "twos_complement": False}),
+     (MUL, {"N": 32, "ES": 4, "depth": 7, "twos_complement": False})], ids=lambda v: getattr(v, "name", None) or " ".join(f"{k}={x}" for k, x in v.items()))
 def test_verilog_of_edge_formats_is_lint_clean_and_latch_free(unit, overrides, tmp_path):
     from test_verilog import test_verilog_is_lint_clean_and_latch_free
     test_verilog_is_lint_clean_and_latch_free(unit.name, overrides, tmp_path)
@@ -251,9 +255,10 @@ def test_add_and_sub_of_every_posit8_pair(seed):
     assert result.checked == 2 << 16
 
 
-def test_mul_of_every_posit8_pair(seed):
+@pytest.mark.parametrize("twos_complement", [True, False])
+def test_mul_of_every_posit8_pair(twos_complement, seed):
     a, b = all_pairs(8)
-    result = run(MUL, {"N": 8, "ES": 2}, seed, inputs={"a": a, "b": b}, copies=8)
+    result = run(MUL, {"N": 8, "ES": 2, "twos_complement": twos_complement}, seed, inputs={"a": a, "b": b}, copies=8)
     assert result.checked == 1 << 16
 
 
@@ -269,7 +274,8 @@ def test_1e5_random_vectors_and_corners_per_op(unit, n, vectors, seed):
     (ADD, {"N": 8, "ES": 0, "depth": 0}), (ADD, {"N": 12, "ES": 1, "depth": 9}), (ADD, {"N": 32, "ES": 3, "depth": 2}),
     (ADD, {"N": 32, "ES": 2, "depth": 9}),
     (MUL, {"N": 8, "ES": 0, "depth": 3}), (MUL, {"N": 12, "ES": 1, "depth": 0}), (MUL, {"N": 32, "ES": 3, "depth": 2}),
-    (MUL, {"N": 32, "ES": 2, "depth": 7}),
+    (MUL, {"N": 32, "ES": 2, "depth": 7}), (MUL, {"N": 32, "ES": 2, "depth": 7, "twos_complement": False}),
+    (MUL, {"N": 16, "ES": 2, "depth": 1, "twos_complement": False}),
 ], ids=lambda v: getattr(v, "name", None) or " ".join(f"{k}={x}" for k, x in v.items()))
 def test_other_formats_and_depths_with_gaps_and_stalls(unit, overrides, seed):
     """Non-standard ES, an odd width, depth 0 and the maximum depth of each unit."""

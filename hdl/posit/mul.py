@@ -5,7 +5,7 @@ returns ``result`` = ``a * b`` rounded to nearest, ties to even on the pattern,
 never to 0 or NaR from a nonzero real; NaR in gives NaR out, 0 times a real
 gives 0.
 
-Datapath, in two's complement throughout (nothing is negated): decode both
+Datapath, by default in two's complement throughout (nothing is negated): decode both
 operands into ``2**scale * sig`` with ``sig = 1 + f`` or ``-2 + f``
 (``PositFields.signed_sig``, M + 1 bits with M = fbits + 1) -> add the scales
 and multiply the signed significands exactly into 2M + 1 bits (the product
@@ -18,14 +18,21 @@ encoder, before the rounding adder), ``partial`` (between the DSP-sized
 partial products and their sum), ``normalized`` (after the normalizing step,
 before the encoder).  Latency is ``depth + 1``.
 
-The sign-magnitude functions beside the two's-complement ones are
-``posit_alu``'s and ``posit_quire``'s (``quire_mac.py``), whose encoder or quire takes a
-magnitude.
+With ``twos_complement=False`` it is in sign-magnitude form instead: the
+patterns are negated to magnitudes, the M-bit significands (in [1, 2)) give an
+unsigned 2M-bit product in [1, 4), and the encoder takes a magnitude.  The
+two's-complement product is one bit wider per operand, which costs nothing in
+DSP blocks and more LUTs than the negations save when the multiplier is built
+from LUTs (posit<32,2> on ECP5-85F at depth 1: 832 against 927 LUT4 with
+DSPs, 5541 against 5151 without).  ``posit_alu`` and ``posit_quire``
+(``quire_mac.py``) use the sign-magnitude functions: their encoder or quire
+takes a magnitude.
 """
 
 from amaranth import *
 
 from ..common import multiply as dsp_parts
+from ..common.params import check_bool
 from .codec import decode_pair, encode
 from .unit import PositUnit
 
@@ -41,22 +48,31 @@ class PositMul(PositUnit):
     """posit<N, ES> multiplier; see the module docstring.
 
     Parameters: ``N`` (2..32), ``ES`` (0..4, default 2), ``depth`` (pipeline
-    registers, 0..7; latency = depth + 1).
+    registers, 0..7; latency = depth + 1), ``twos_complement`` (bool, default
+    True: the datapath's form, see the module docstring).
     """
 
-    def __init__(self, *, N=32, ES=2, depth=1):
+    def __init__(self, *, N=32, ES=2, depth=1, twos_complement=True):
+        check_bool("PositMul", "twos_complement", twos_complement)
         super().__init__("PositMul", N=N, ES=ES, depth=depth, cuts=CUT_POINTS)
+        self.twos_complement = twos_complement
 
     def elaborate(self, platform):
         m = Module()
         n, es, sig_w = self.N, self.ES, self.fbits + 1
         pipe = self.pipeline(m, CUT_POINTS)
 
+        tc = self.twos_complement
         s = pipe.cut("operands", a=self.a, b=self.b)
-        # The two's-complement form needs no negation: depth 0 maps to 991 LUT4 at 26.1 MHz
-        # against 1020 at 24.9 for the sign-magnitude form with negated patterns.
-        decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], signed_form=True)
-        s = pipe.cut("decode", **signed_operands(decoded["a"], decoded["b"]))
+        # With DSPs the two's-complement form maps to fewer LUT4 (depth 0: 991 at 26.1 MHz against
+        # 1020 at 24.9); the sign-magnitude form negates the patterns first, which maps to fewer
+        # LUTs than decoding magnitudes after the fields (the product is the long path).
+        if tc:
+            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], signed_form=True)
+            s = pipe.cut("decode", **signed_operands(decoded["a"], decoded["b"]))
+        else:
+            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=True)
+            s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"]))
         if pipe.registered("partial"):
             s = pipe.cut("partial", **partial_products(m, s, sig_w))
             s = pipe.cut("product", **sum_partials(m, s, sig_w))
@@ -64,8 +80,8 @@ class PositMul(PositUnit):
             # One product: yosys maps it to fewer LUTs than the explicit sum of partial products.
             s = pipe.cut("partial", **s)
             s = pipe.cut("product", **multiply(m, s, sig_w))
-        s = pipe.cut("normalized", **normalize_signed_product(s, sig_w))
-        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=True)))
+        s = pipe.cut("normalized", **(normalize_signed_product if tc else normalize_product)(s, sig_w))
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=tc)))
         return m
 
 
