@@ -41,6 +41,7 @@ def on_every_copy(name, inputs):
     ("fma", {"fmt": "bf16"}),
     ("fma", {"fmt": "fp16", "src": "e5m2"}),
     ("fma", {"fmt": "fp32", "src": "fp16"}),
+    ("fma", {"fmt": "fp32", "src": "bf16"}),
     ("exsdotp_simd", {"src": "e5m2", "dst": "fp16"}),
     ("exsdotp_simd", {"src": "fp16", "dst": "fp32"}),
 ], ids=str)
@@ -92,37 +93,38 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
     assert run("exsdotp", {}, seed, inputs=inputs).checked == n * copies
 
 
-@pytest.mark.parametrize("fmt", ["fp32", "bf16"])
-def test_tiny_products_with_zero_c_round_into_the_subnormal_range_in_every_mode(fmt, seed):
-    """c = +-0 and a * b from 2P + 12 binades below 2**emin up to just above it: a zero c has the
-    subnormals' exponent, so the window is placed from it (c above the product) or holds it, and
-    never lies wholly below 2**emin (``window_lo`` in ``fused_dot``; no denormalizing shift is built):
-    the product is a sticky bit below the subnormals, or reaches them."""
-    f = fp.FORMATS[fmt.upper()]
+@pytest.mark.parametrize("fmt,src", [("fp32", "same"), ("bf16", "same"), ("fp32", "bf16")])
+def test_tiny_products_with_zero_c_round_into_the_subnormal_range_in_every_mode(fmt, src, seed):
+    """c = +-0 and a * b from 2P + 12 binades below 2**emin up to just above it (P, emin of the
+    destination): a zero c has the subnormals' exponent, so the window is placed from it (c above the
+    product) or holds it, and never lies wholly below 2**emin (``window_lo`` in ``fused_dot``; no
+    denormalizing shift is built): the product is a sticky bit below the subnormals, or reaches them."""
+    d = fp.FORMATS[fmt.upper()]
+    s = d if src == "same" else fp.FORMATS[src.upper()]
     rng = np.random.default_rng(seed)
     n = 4000
-    target = rng.integers(f.emin - 2 * f.precision - 12, f.emin + 3, size=n)
-    ea = rng.integers(f.emin, 1, size=n)
+    target = rng.integers(d.emin - 2 * d.precision - 12, d.emin + 3, size=n)
+    ea = rng.integers(s.emin, 1, size=n)
     eb = target - ea
-    keep = (eb >= f.emin - f.man_bits) & (eb <= f.emax)
+    keep = (eb >= s.emin - s.man_bits) & (eb <= s.emax)
     ea, eb = ea[keep], eb[keep]
-    mant = lambda size: rng.integers(0, 1 << f.man_bits, size=size, dtype=U64)
-    sign = lambda size: rng.integers(0, 2, size=size, dtype=U64) << U64(f.width - 1)
-    a = sign(len(ea)) | ((ea + f.bias).astype(U64) << U64(f.man_bits)) | mant(len(ea))
-    position = np.clip(eb - f.emin + f.man_bits, 0, f.man_bits - 1).astype(U64)
+    mant = lambda size: rng.integers(0, 1 << s.man_bits, size=size, dtype=U64)
+    sign = lambda size: rng.integers(0, 2, size=size, dtype=U64) << U64(s.width - 1)
+    a = sign(len(ea)) | ((ea + s.bias).astype(U64) << U64(s.man_bits)) | mant(len(ea))
+    position = np.clip(eb - s.emin + s.man_bits, 0, s.man_bits - 1).astype(U64)
     subnormal = (U64(1) << position) | (mant(len(eb)) & ((U64(1) << position) - U64(1)))
-    normal = (np.clip(eb + f.bias, 1, None).astype(U64) << U64(f.man_bits)) | mant(len(eb))
-    b = sign(len(eb)) | np.where(eb >= f.emin, normal, subnormal)
+    normal = (np.clip(eb + s.bias, 1, None).astype(U64) << U64(s.man_bits)) | mant(len(eb))
+    b = sign(len(eb)) | np.where(eb >= s.emin, normal, subnormal)
     m = len(a)
-    inputs = {"op": np.zeros(m, U64), "a": a, "b": b, "c": rng.integers(0, 2, size=m, dtype=U64) << U64(f.width - 1),
+    inputs = {"op": np.zeros(m, U64), "a": a, "b": b, "c": rng.integers(0, 2, size=m, dtype=U64) << U64(d.width - 1),
               "rm": np.arange(m, dtype=U64) % U64(5)}
     unit = get_unit("fma")
-    expected = unit.golden(unit.resolve({"fmt": fmt}), inputs)
-    magnitude = expected["result"] & U64((1 << (f.width - 1)) - 1)
+    expected = unit.golden(unit.resolve({"fmt": fmt, "src": src}), inputs)
+    magnitude = expected["result"] & U64((1 << (d.width - 1)) - 1)
     assert (magnitude == 0).any() and (magnitude == 1).any() and (magnitude > 1).any()
     assert ((expected["flags"] & U64(fp.UF)) != 0).sum() > m // 2
     copied, copies = on_every_copy("fma", inputs)
-    assert run("fma", {"fmt": fmt, "depth": 0}, seed, inputs=copied).checked == m * copies
+    assert run("fma", {"fmt": fmt, "src": src, "depth": 0}, seed, inputs=copied).checked == m * copies
 
 
 @pytest.mark.parametrize("name,overrides,message", [
