@@ -93,6 +93,53 @@ def test_products_that_cancel_below_c_give_exactly_c_with_nx_clear_in_every_mode
     assert run("exsdotp", {}, seed, inputs=inputs).checked == n * copies
 
 
+@pytest.mark.parametrize("src", ["e5m2", "e4m3fn"])
+def test_sums_beyond_the_clamped_frame_overflow_and_tiny_products_act_as_one_sticky_bit(src, seed):
+    """fp8 -> fp16 exsdotp, every mode: the exact frame keeps only the bits from 2**(emin - P - 1) up to
+    2**16 (``clamp_frame`` in ``fused_dot``).  Products near the top of the source range that cancel
+    partly (sums around 2**16..2**19, and exactly -2**17); products at the bottom (subnormal factors)
+    that cancel exactly or not against c = +-0, tiny subnormals, +-max subnormal, +-min normal
+    (tininess after rounding) or a random c; and one of each."""
+    s = fp.FORMATS[src.upper()]
+    rng = np.random.default_rng(seed)
+    d = fp.decode(np.arange(256, dtype=U64), s)
+    finite = np.flatnonzero((d.cls != fp.NAN) & (d.cls != fp.INF))
+    exponent = d.exponent[finite]
+    bottom = finite[exponent <= s.emin + 1].astype(U64)
+    n = 6000
+
+    def factors_of(target):
+        """Normal pattern pairs whose exponents add up to ``target`` (products 2**target..2**(target+2))."""
+        ea = rng.integers(np.maximum(s.emin, target - s.emax), np.minimum(s.emax, target - s.emin) + 1)
+        a, b = (np.array([rng.choice(finite[exponent == e]) for e in es], U64) for es in (ea, target - ea))
+        return a, b
+
+    kind = rng.integers(0, 3, size=n)                                   # 0: both huge, 1: both tiny, 2: one each
+    huge = [factors_of(rng.integers(14, min(19, 2 * s.emax) + 1, size=n)) for _ in range(2)]
+    pick = lambda: rng.choice(bottom, size=n)
+    a0, b0 = np.where(kind == 1, pick(), huge[0][0]), np.where(kind == 1, pick(), huge[0][1])
+    a1, b1 = np.where(kind == 0, huge[1][0], pick()), np.where(kind == 0, huge[1][1], pick())
+    small_c = rng.choice(np.array([0x0000, 0x8000, 0x0001, 0x8001, 0x0003, 0x8002, 0x03FF, 0x83FF, 0x0400, 0x8400],
+                                     U64), size=n)                     # +-0, tiny, +-max subnormal, +-min normal
+    c = np.where(rng.random(n) < 0.5, small_c, rng.integers(0, 1 << 16, size=n, dtype=U64))
+    # -32768 * 4 = -2**17 with c = 0 and c = 2**-24: the clamped value's most negative end.
+    if s is fp.E5M2:
+        a0[:2], b0[:2], a1[:2], b1[:2], c[:2] = 0xF8, 0x44, 0, 0, [0, 1]
+    inputs = {"op": rng.integers(0, 2, size=n, dtype=U64), "a0": a0, "b0": b0, "a1": a1, "b1": b1, "c": c,
+              "rm": np.arange(n, dtype=U64) % U64(5)}
+    unit = get_unit("exsdotp")
+    params = unit.resolve({"src": src, "dst": "fp16"})
+    expected = unit.golden(params, inputs)
+    flags = expected["flags"]
+    assert ((flags & U64(fp.OF)) != 0).sum() > n // 10
+    if 2 * (s.emin - s.man_bits) < fp.FP16.emin - fp.FP16.precision:   # products reach below the frame's cut
+        assert ((flags & U64(fp.UF)) != 0).sum() > n // 20
+    huge_but_finite = (kind == 0) & ((flags & U64(fp.OF)) == 0) & ((expected["result"] & U64(0x7C00)) != 0x7C00)
+    assert huge_but_finite.sum() > n // 100                             # partial cancellations that fit
+    copied, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {"src": src, "dst": "fp16"}, seed, inputs=copied).checked == n * copies
+
+
 @pytest.mark.parametrize("fmt,src", [("fp32", "same"), ("bf16", "same"), ("fp32", "bf16")])
 def test_tiny_products_with_zero_c_round_into_the_subnormal_range_in_every_mode(fmt, src, seed):
     """c = +-0 and a * b from 2P + 12 binades below 2**emin up to just above it (P, emin of the
