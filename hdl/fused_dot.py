@@ -12,7 +12,10 @@ exponent; for K >= 2 every product is placed by its exponent into one
 fixed-point frame spanning the whole product range of the source format (so
 two products never lose bits to each other, whatever their exponents), which
 is done for K >= 2 when that frame is at most ``MAX_FRAME_BITS`` wide (fp8,
-fp16 sources).  When c's whole range fits into that frame too (fp8 sources into
+fp16 sources).  For K = 2 without c in the frame (fp16 into fp32, fp8 into
+bf16) the frame is anchored at the larger product's exponent and the smaller
+product is shifted right by the difference (``order_products``), by up to the
+whole range.  When c's whole range fits into that frame too (fp8 sources into
 fp16), c is placed by its exponent as well and the sum is exact to the last bit
 (a Kulisch-style accumulator of K + 1 terms); only the bits that can decide
 its rounding go on (``clamp_frame``: the bits below the guard bit of
@@ -24,7 +27,9 @@ with one sticky term at most, t3 alone when t1 + t2 cancel exactly.
 Otherwise ``c`` is added as in a classic FMA: the window holds S
 exactly with ``P + 3`` bits above it (P the destination precision) and ``P +
 3`` below the lowest place S's leading one can take (``guard_below``: for a
-single product with a normal factor that is ``p_src - 1`` bits above S's lsb);
+single product with a normal factor that is ``p_src - 1`` bits above S's lsb,
+for two products anchored at the larger one ``span - 2 * p_src`` above it, so
+no bits below S);
 c is shifted right from the top of the window and its bits below the window
 become a sticky bit with c's sign (for K = 1 the sum is formed relative to the
 product's sign: the product enters unnegated, c's sign is flipped by the
@@ -66,7 +71,7 @@ from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import (FloatRound, exponent_shape, float_normalize, normalize_amounts, normalize_limits,
+from .common.float import (FloatRound, biased_exponent, exponent_shape, float_normalize, normalize_amounts, normalize_limits,
                            normalize_masks, normalize_unpacked, unpack)
 from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
@@ -75,7 +80,7 @@ from .common.three_term_sum import ThreeTermSum, negate_if
 
 
 __all__ = ["CUT_POINTS", "MAX_FRAME_BITS", "frame_bits", "exact_frame_bits", "guard_below", "clamp_sticky_weight",
-           "clamp_layout", "clamp_frame", "fused_dot"]
+           "clamp_layout", "clamp_frame", "order_products", "fused_dot"]
 
 
 CUT_POINTS = ("sum", "products", "normalized", "operands", "multiplied", "aligned", "magnitude", "count", "rounded",
@@ -100,16 +105,22 @@ def exact_frame_bits(src, dst, terms):
     return hi + terms.bit_length() - lo
 
 
-def guard_below(src, dst, terms):
+def guard_below(src, dst, terms, *, anchored=False):
     """Window bits below the product sum S, for c's bits there: P + 3 below the lowest place S's leading
     one can take when c is not wholly above S (P the destination precision).
 
     A single product (``terms`` = 1) with a normal factor is at least ``2**(p_src - 1)`` of its lsbs;
     with two subnormal factors it is below the smallest nonzero c when ``2*emin_src <= emin_dst -
-    man_dst``, so c is then above S's leading one and inside the window or above it.  Otherwise (two
-    products may cancel down to the frame's lsb, or tiny products meet tinier c) P + 3 below S's lsb.
+    man_dst``, so c is then above S's leading one and inside the window or above it.  Two products
+    in a frame anchored at the larger one's lsb (``anchored``, ``order_products``): a nonzero S has
+    its leading one at most ``2 * p_src`` places below that lsb (the products cancel down to the
+    smaller one's lsb at most, and one ``2 * p_src`` or more places below the other is smaller
+    than it), which is ``span - 2 * p_src`` places above the frame's lsb.  Otherwise (two products may cancel down to the frame's lsb, or tiny
+    products meet tinier c) P + 3 below S's lsb.
     """
     guard = dst.precision + 3
+    if anchored:
+        return max(0, guard - (2 * (src.emax - src.emin) - 2 * src.precision))
     if terms == 1 and 2 * src.emin <= dst.emin - dst.man_bits:
         return max(0, guard - (src.precision - 1))
     return guard
@@ -164,6 +175,27 @@ def clamp_frame(m, dst, total, lo):
     clamped = Signal(signed(len(body) + 1), name="clamped_total")
     m.d.comb += clamped.eq(Cat(body, sign))
     return clamped
+
+
+def order_products(m, keys, offset, span, xshape):
+    """Two products' frame anchored at the larger lsb exponent: ``[first, distance, lsb]``, ``first``
+    high when product 0's is the larger (or equal), ``distance`` (0..``span``) the other's right
+    shift in the frame and ``lsb`` the frame's lsb exponent, ``span`` below the larger product's.
+    ``keys``: the two lsb exponents plus ``offset`` (e.g. the biased exponent fields' sums, which
+    no adder takes the bias off before the comparison).  Both differences and both candidate lsbs are
+    formed side by side, then chosen."""
+    first = Signal(name="product0_first")
+    distance = Signal(range(span + 1), name="product_distance")
+    lsb = Signal(xshape, name="product_sum_exponent")
+    k0, k1 = (Value.cast(key) for key in keys)
+    ahead = Signal(signed(max(len(k0), len(k1)) + 1), name="product0_ahead")
+    m.d.comb += [
+        ahead.eq(k0 - k1),
+        first.eq(~ahead[-1]),
+        distance.eq(Mux(first, ahead, k1 - k0)),
+        lsb.eq(Mux(first, k0 - (offset + span), k1 - (offset + span))),
+    ]
+    return [first, distance, lsb]
 
 
 def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, addends=None, bad_op=C(0, 1)):
@@ -296,7 +328,28 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         # before its shift, a short carry (e5m2 -> fp16 exsdotp at depth 0: 1220 LUT4 against 1257
         # negated after its shift, 844 against 971 mapped for area).
         late = k >= 2 and (exact or pipe.registered("placed"))
-        if late:
+        # Two products without c in their frame: the frame is anchored at the larger one's exponent
+        # and the other is shifted right by the difference, one shifter instead of two, and c's
+        # window needs no bits below the frame (``guard_below``).  fp16 -> fp32 exsdotp at depth 0:
+        # 2178 LUT4 (1727 mapped for area) against 3037 (2235) placing both by exponent with 27 bits
+        # below; 2785 (1977) anchored with 27 bits below; 2426 (1710) with the products negated
+        # before they are put in order.
+        anchored = k == 2 and not exact
+        if anchored:
+            # The order keys (``order_products``), a zero product's the lowest so that a nonzero one
+            # anchors the frame.  With a register at `multiplied` they are the biased exponent
+            # fields' sums, ordered after the register at `partial`: from the lsb exponents, their
+            # bias adders, the comparison and the products' swap were one stage's critical path at
+            # depths 10..12 (87..91 MHz).  Without it the lsb exponents map to fewer LUT4 (depth 0:
+            # 2178 against 2332).
+            if pipe.registered("multiplied"):
+                key_offset = 2 * (src.bias + src.man_bits)
+                p_exp = [Mux(nonzero, biased_exponent(x, src) + biased_exponent(y, src), 2)
+                         for x, y, nonzero in zip(a, b, p_nonzero)]
+            else:
+                key_offset = 0
+                p_exp = [Mux(nonzero, exp, p_lo) for exp, nonzero in zip(p_exp, p_nonzero)]
+        elif late:
             offsets = [Signal(range(p_hi - p_lo + 1), name=f"frame_offset{i}") for i in range(k)]
             m.d.comb += [offset.eq(exp - p_lo) for offset, exp in zip(offsets, p_exp)]
             p_exp = offsets
@@ -312,6 +365,12 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         else:
             c_vals = pipe.cut("partial", **c_vals)
             products = [Mux(f, x.significand * y.significand, 0) for f, x, y in zip(finite, ua, ub)]
+        if anchored:
+            # The products in order, larger first, a stage before their negation and placement.
+            p_exp = order_products(m, p_exp, key_offset, p_hi - p_lo, xshape)
+            first = p_exp[0]
+            products = [Mux(first, products[0], products[1]), Mux(first, products[1], products[0])]
+            p_sign = [Mux(first, p_sign[0], p_sign[1]), Mux(first, p_sign[1], p_sign[0])]
         s = pipe.cut("multiplied", p_exp=p_exp, products=products, p_sign=p_sign, **c_vals)
         p_exp, products, p_sign = s["p_exp"], s["products"], s["p_sign"]
         c_vals = {key: s[key] for key in c_vals}
@@ -326,6 +385,19 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             s = pipe.cut("placed", s_value=s_value, s_exponent=s_exponent, **c_vals)
             s_value, s_exponent = s["s_value"], s["s_exponent"]
             c_vals = {key: s[key] for key in c_vals}
+        elif anchored:
+            s_bits = frame_bits(src, k)
+            span = p_hi - p_lo
+            _, distance, s_exponent = p_exp
+            larger, smaller_term = (negate_if(sign, prod) for prod, sign in zip(products, p_sign))
+            smaller = Signal(signed(s_bits + 1), name="smaller_product")
+            m.d.comb += smaller.eq((smaller_term << span) >> distance)
+            s = pipe.cut("placed", larger=larger, smaller=smaller, s_exponent=s_exponent, **c_vals)
+            c_vals = {key: s[key] for key in c_vals}
+            s_value = Signal(signed(s_bits + 1), name="product_sum")
+            m.d.comb += s_value.eq((Value.cast(s["larger"]) << span) + s["smaller"])
+            s_exponent = s["s_exponent"]
+            s_lo, s_hi = p_lo - span, p_hi - span
         else:
             s_bits = frame_bits(src, k)
             s_value = Signal(signed(s_bits + 1), name="product_sum")
@@ -347,11 +419,11 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             s_exponent = C(p_lo, xshape)
             s_lo = s_hi = p_lo
 
-        variable = {"s_exponent": s_exponent} if k == 1 else {}
+        variable = {"s_exponent": s_exponent} if k == 1 or anchored else {}
         if not exact:
             # Window: [P+3 guard bits | S (s_bits) | `below` bits for c below S]; bit -1 is the sticky bit.
             guard = p_dst + 3
-            below = guard_below(src, dst, k)
+            below = guard_below(src, dst, k, anchored=anchored)
             top = guard + s_bits + below
             shift_lo, shift_hi = top - p_dst - c_hi + s_lo - below, top - p_dst - c_lo + s_hi - below
 
@@ -365,9 +437,19 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
                 return c_above, Mux(c_above, 0, amount) if shift_lo < 0 else amount
 
             # With a register after the alignment, the shift amount is worked out a stage early.
+            def window_of(c_above, c_exponent, s_exponent):
+                """The window's lsb exponent: from c's when c lies above the window, else from S's."""
+                window_exponent = Signal(xshape, name="window_exponent")
+                m.d.comb += window_exponent.eq(Mux(c_above, c_exponent - (top - p_dst) - 1, s_exponent - below - 1))
+                return window_exponent
+
             early = pipe.registered("aligned")
             if early:
                 variable["c_above"], variable["c_amount"] = c_alignment(c_vals["c_exponent"], s_exponent)
+                if anchored:
+                    # S's exponent varies too: the window's is chosen here, two stages before the
+                    # normalization's limits that start from it (fp16 -> fp32 exsdotp at depth 12).
+                    variable["window_exponent"] = window_of(variable["c_above"], c_vals["c_exponent"], s_exponent)
         s = pipe.cut("products", s_value=s_value, **c_vals, **variable)
         s_value, rm, tags = s["s_value"], s["rm"], s["tags"]
         s_exponent = s.get("s_exponent", s_exponent)
@@ -409,7 +491,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             if early:
                 # From c's own bits and the amount, beside the shift rather than through its stages.
                 sticky = Cat(*(s["c_significand"][j] & (amount > top - p_dst + j) for j in range(p_dst))).any()
-            variable = {"s_exponent": s_exponent} if k == 1 else {}
+            variable = {"s_exponent": s_exponent} if k == 1 or anchored else {}
             if product_zero_flag:
                 variable["s_zero"] = s["p_zero"]
             elif early:
@@ -417,6 +499,8 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
                 variable["s_zero"] = s_value == 0
             if k == 1:
                 variable["s_sign"] = s["s_sign"]
+            if "window_exponent" in s:
+                variable["window_exponent"] = s["window_exponent"]
             s = pipe.cut("aligned", s_value=s_value, c_term=Cat(sticky, align.result), c_above=c_above,
                          c_exponent=s["c_exponent"], c_sign=s["c_sign"], c_signed=s["c_signed"], rm=rm, tags=tags,
                          **variable)
@@ -431,8 +515,8 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             # exponent at or above c_lo - (top - P) - 1, and above it puts the window there.
             window_lo = max(s_lo - below - 1, c_lo - (top - p_dst) - 1)
             window_hi = max(s_hi - below - 1, c_hi - (top - p_dst) - 1)
-            window_exponent = Signal(xshape, name="window_exponent")
-            m.d.comb += window_exponent.eq(Mux(c_above, s["c_exponent"] - (top - p_dst) - 1, s_exponent - below - 1))
+            window_exponent = s["window_exponent"] if "window_exponent" in s else window_of(c_above, s["c_exponent"],
+                                                                                           s_exponent)
             s_zero = s["s_zero"] if zero_flag else s_value == 0
             width = top + 2
 

@@ -140,6 +140,59 @@ def test_sums_beyond_the_clamped_frame_overflow_and_tiny_products_act_as_one_sti
     assert run("exsdotp", {"src": src, "dst": "fp16"}, seed, inputs=copied).checked == n * copies
 
 
+@pytest.mark.parametrize("src,dst,depth", [("fp16", "fp32", 0), ("fp16", "fp32", 11), ("e5m2", "bf16", 0)])
+def test_the_smaller_product_survives_c_cancelling_the_larger_at_every_exponent_distance(src, dst, depth, seed):
+    """exsdotp without c in the products' frame, every mode: the products' exponent sums up to the
+    whole source product range apart (either product the larger, subnormal factors included), c =
+    minus the larger product exactly, a few ulps off it, +-the smaller one, +-0, or random with an
+    exponent from 40 binades below the smaller one's up to it.  The product sum is exact in a frame
+    anchored at the larger product's exponent (``order_products`` in ``fused_dot``), so the smaller
+    product is the exact result when c cancels the larger.  c's window has no bits below that frame
+    (a nonzero sum's leading one lies well above its lsb), and a zero product never anchors it: a
+    quarter of the larger products here have a +-0 factor."""
+    s, t = fp.FORMATS[src.upper()], fp.FORMATS[dst.upper()]
+    rng = np.random.default_rng(seed)
+    d = fp.decode(np.arange(1 << s.width, dtype=U64), s)
+    finite = np.flatnonzero((d.cls != fp.NAN) & (d.cls != fp.INF))
+    exponent = d.exponent[finite]
+    finite = finite.astype(U64)
+    n = 6000
+
+    def factors_of(target):
+        """Finite pattern pairs whose unbiased exponents (emin for subnormals and zero) add up to ``target``."""
+        ea = rng.integers(np.maximum(s.emin, target - s.emax), np.minimum(s.emax, target - s.emin) + 1)
+        return [np.array([rng.choice(finite[exponent == e]) for e in es], U64) for es in (ea, target - ea)]
+
+    distance = rng.integers(0, 2 * (s.emax - s.emin) + 1, size=n)
+    big_sum = rng.integers(2 * s.emin + distance, 2 * s.emax + 1)
+    big, small = factors_of(big_sum), factors_of(big_sum - distance)
+    big[0] = np.where(rng.random(n) < 0.25, rng.integers(0, 2, size=n, dtype=U64) << U64(s.width - 1), big[0])
+    swap = rng.random(n) < 0.5
+    a0, b0 = (np.where(swap, y, x) for x, y in zip(big, small))
+    a1, b1 = (np.where(swap, x, y) for x, y in zip(big, small))
+    zero = np.zeros(n, U64)
+    exact = lambda x, y: fp.fused_dot(np.stack([x, zero], 1), np.stack([y, zero], 1), zero, src=s, dst=t, rm=0)[0]
+    sign, mask = U64(1 << (t.width - 1)), U64((1 << t.width) - 1)
+    minus_big, small_value = exact(*big) ^ sign, exact(*small)
+    kind = rng.integers(0, 5, size=n)
+    ulps = rng.integers(-3, 4, size=n)
+    signs = rng.integers(0, 2, size=n, dtype=U64) * sign
+    below_small = np.clip(fp.decode(small_value, t).exponent + t.bias + rng.integers(-40, 1, size=n), 1,
+                          2 * t.bias).astype(U64) << U64(t.man_bits)
+    c = np.select([kind == 0, kind == 1, kind == 2, kind == 3],
+                  [minus_big, (minus_big.astype(np.int64) + ulps).astype(U64) & mask, small_value ^ signs, signs],
+                  signs | below_small | rng.integers(0, 1 << t.man_bits, size=n, dtype=U64))
+    inputs = {"op": zero, "a0": a0, "b0": b0, "a1": a1, "b1": b1, "c": c, "rm": np.arange(n, dtype=U64) % U64(5)}
+    unit = get_unit("exsdotp")
+    params = unit.resolve({"src": src, "dst": dst, "depth": depth})
+    expected = unit.golden(params, inputs)
+    cancelled = (kind == 0) & (small_value != 0) & (minus_big & ~sign != 0)
+    assert cancelled.sum() > n // 20 and (expected["result"][cancelled] == small_value[cancelled]).all()
+    assert ((expected["flags"] & U64(fp.NX)) != 0).sum() > n // 10      # and inexact sums beside them
+    copied, copies = on_every_copy("exsdotp", inputs)
+    assert run("exsdotp", {"src": src, "dst": dst, "depth": depth}, seed, inputs=copied).checked == n * copies
+
+
 @pytest.mark.parametrize("fmt,src", [("fp32", "same"), ("bf16", "same"), ("fp32", "bf16")])
 def test_tiny_products_with_zero_c_round_into_the_subnormal_range_in_every_mode(fmt, src, seed):
     """c = +-0 and a * b from 2P + 12 binades below 2**emin up to just above it (P, emin of the

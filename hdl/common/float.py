@@ -24,7 +24,7 @@ from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits",
+__all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits",
            "normalize_amounts", "normalize_masks", "STEPPED_WIDTH", "float_normalize", "FloatRound"]
 
 
@@ -70,9 +70,16 @@ def unpack(m, pattern, fmt, name):
         u.sign.eq(sign),
         u.zero.eq(~normal & (mant == 0)),
         u.significand.eq(Cat(mant, normal)),
-        u.exponent.eq(Mux(normal, field, 1) - (fmt.bias + mb)),
+        u.exponent.eq(biased_exponent(pattern, fmt) - (fmt.bias + mb)),
     ]
     return u
+
+
+def biased_exponent(pattern, fmt):
+    """The exponent field of a ``fmt`` pattern, 1 for subnormals and zero: ``unpack``'s exponent
+    (the lsb's weight) plus ``bias + man_bits``."""
+    field = Value.cast(pattern)[fmt.man_bits:fmt.man_bits + fmt.exp_bits]
+    return Mux(field != 0, field, 1)
 
 
 def normalize_unpacked(m, u, fmt, name):
