@@ -71,8 +71,8 @@ from amaranth import *
 from amaranth.utils import bits_for
 
 from golden.fp import NV, NX, OF, UF
-from .common.float import (FloatRound, biased_exponent, exponent_shape, float_normalize, normalize_amounts, normalize_limits,
-                           normalize_masks, normalize_unpacked, unpack)
+from .common.float import (FloatRound, biased_exponent, exponent_shape, float_normalize, normalize_amounts,
+                           normalize_limits, normalize_masks, normalize_unpacked, unpack)
 from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky
@@ -115,8 +115,8 @@ def guard_below(src, dst, terms, *, anchored=False):
     in a frame anchored at the larger one's lsb (``anchored``, ``order_products``): a nonzero S has
     its leading one at most ``2 * p_src`` places below that lsb (the products cancel down to the
     smaller one's lsb at most, and one ``2 * p_src`` or more places below the other is smaller
-    than it), which is ``span - 2 * p_src`` places above the frame's lsb.  Otherwise (two products may cancel down to the frame's lsb, or tiny
-    products meet tinier c) P + 3 below S's lsb.
+    than it), which is ``span - 2 * p_src`` places above the frame's lsb.  Otherwise (two products
+    may cancel down to the frame's lsb, or tiny products meet tinier c) P + 3 below S's lsb.
     """
     guard = dst.precision + 3
     if anchored:
@@ -182,8 +182,8 @@ def order_products(m, keys, offset, span, xshape):
     high when product 0's is the larger (or equal), ``distance`` (0..``span``) the other's right
     shift in the frame and ``lsb`` the frame's lsb exponent, ``span`` below the larger product's.
     ``keys``: the two lsb exponents plus ``offset`` (e.g. the biased exponent fields' sums, which
-    no adder takes the bias off before the comparison).  Both differences and both candidate lsbs are
-    formed side by side, then chosen."""
+    no adder takes the bias off before the comparison).  Both differences and both candidate lsbs
+    are formed side by side, then chosen."""
     first = Signal(name="product0_first")
     distance = Signal(range(span + 1), name="product_distance")
     lsb = Signal(xshape, name="product_sum_exponent")
@@ -436,13 +436,14 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
                 amount = Mux(shift > top, top, shift) if shift_hi > top else shift
                 return c_above, Mux(c_above, 0, amount) if shift_lo < 0 else amount
 
-            # With a register after the alignment, the shift amount is worked out a stage early.
             def window_of(c_above, c_exponent, s_exponent):
                 """The window's lsb exponent: from c's when c lies above the window, else from S's."""
                 window_exponent = Signal(xshape, name="window_exponent")
-                m.d.comb += window_exponent.eq(Mux(c_above, c_exponent - (top - p_dst) - 1, s_exponent - below - 1))
+                m.d.comb += window_exponent.eq(Mux(c_above, c_exponent - (top - p_dst) - 1,
+                                                   s_exponent - below - 1))
                 return window_exponent
 
+            # With a register after the alignment, the shift amount is worked out a stage early.
             early = pipe.registered("aligned")
             if early:
                 variable["c_above"], variable["c_amount"] = c_alignment(c_vals["c_exponent"], s_exponent)

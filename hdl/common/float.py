@@ -24,8 +24,8 @@ from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "FloatNormalize", "normalize_limits",
-           "normalize_amounts", "normalize_masks", "STEPPED_WIDTH", "float_normalize", "FloatRound"]
+__all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "FloatNormalize",
+           "normalize_limits", "normalize_amounts", "normalize_masks", "STEPPED_WIDTH", "float_normalize", "FloatRound"]
 
 
 def exponent_shape(fmt):
