@@ -58,13 +58,12 @@ register brings the speed-oriented form of the logic around it (a short
 unit keeps the smaller one): at ``aligned``, c's shift amount and whether
 the products cancelled are worked out a stage early; at ``count``, the
 normalization's limits, its right shift's mask and a stop bit that makes the
-leading-zero count its limited shift; at ``placed``, each product's frame
+leading-zero count its limited shift (without it the shift is decided step by
+step: ``float_normalize``); at ``placed``, each product's frame
 offset stages early, the product negated before its shift; at ``rounded``,
 ``FloatRound``'s carry-select form.  Where a path has
 nothing to split at a cut point (``partial``, ``placed`` and ``aligned`` on
-the three-term path) the register sits beside the next one.  Magnitudes of
-``STEPPED_WIDTH`` (72) bits or more are normalized in the stepped form at every
-depth (``float_normalize``).
+the three-term path) the register sits beside the next one.
 """
 
 from amaranth import *

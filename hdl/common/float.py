@@ -24,8 +24,8 @@ from .lzc import LeadingZeroCount
 from .shift import Normalize, ShiftRightSticky
 
 
-__all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "FloatNormalize",
-           "normalize_limits", "normalize_amounts", "normalize_masks", "STEPPED_WIDTH", "float_normalize", "FloatRound"]
+__all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "normalize_limits",
+           "normalize_amounts", "normalize_masks", "PARALLEL_STEP", "float_normalize", "FloatRound"]
 
 
 def exponent_shape(fmt):
@@ -99,65 +99,8 @@ def normalize_unpacked(m, u, fmt, name):
     return u._replace(significand=significand, exponent=exponent)
 
 
-class FloatNormalize(wiring.Component):
-    """Brings a magnitude to the compact form ``FloatRound`` takes, stopping at the subnormal range of ``fmt``.
-
-    Input: ``magnitude`` In(width) worth ``magnitude * 2**exponent`` (``exponent``
-    is the weight of bit 0, in ``exponent_lo..exponent_hi``).  The magnitude is
-    shifted left until its MSB is at the top or the top weighs ``2**emin``; when
-    it lies wholly below ``2**emin`` (possible only if ``exponent_lo`` says so) it
-    is shifted right instead, the bits shifted out kept as sticky.  Outputs:
-    ``mantissa`` Out(P + 3): the top ``P + 2`` bits of the shifted magnitude above
-    one sticky bit, the OR of all bits below them (computed from the unshifted
-    magnitude with a thermometer mask, so only the top bits are shifted);
-    ``exponent_top``, the weight of the mantissa's MSB.  ``width >= P + 3``.
-    Combinational.
-    """
-
-    def __init__(self, fmt, width, exponent_lo, exponent_hi):
-        check_int("FloatNormalize", "width", width, fmt.precision + 3)
-        self.fmt, self.width = fmt, width
-        self.exponent_lo, self.exponent_hi = exponent_lo, exponent_hi
-        shape = exponent_shape(fmt)
-        super().__init__({
-            "magnitude":    In(width),
-            "exponent":     In(shape),
-            "mantissa":     Out(fmt.precision + 3),
-            "exponent_top": Out(shape),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        fmt, w = self.fmt, self.width
-        keep = fmt.precision + 2
-        shape = exponent_shape(fmt)
-        limit = Signal(shape)
-        m.d.comb += limit.eq(self.exponent + (w - 1) - fmt.emin)
-        value = self.magnitude
-        if self.exponent_lo + (w - 1) - fmt.emin < 0:
-            m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
-            under = limit < 0
-            m.d.comb += [
-                right.value.eq(value),
-                right.amount.eq(Mux(under, Mux(-limit > w, w, -limit), 0)),
-            ]
-            value = Signal(w, name="denormalized")
-            m.d.comb += value.eq(right.result | right.sticky)
-        m.submodules.normalize = norm = Normalize(w, limited=True, keep=keep, sticky=True)
-        m.d.comb += [
-            norm.value.eq(value),
-            norm.limit.eq(Mux(limit < 0, 0, Mux(limit > w, w, limit))),
-        ]
-        m.d.comb += [
-            self.mantissa.eq(Cat(norm.sticky, norm.result)),
-            self.exponent_top.eq(Mux(limit < 0, fmt.emin, self.exponent + (w - 1) - norm.shift)),
-        ]
-        return m
-
-
 def normalize_limits(m, fmt, width, exponent, exponent_lo):
-    """What ``FloatNormalize`` derives from the exponent alone, for ``float_normalize`` to take from
-    an earlier stage: ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift
+    """What ``float_normalize`` derives from the exponent alone, to take from an earlier stage: ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift
     then; ``dropped``, the bits that shift drops (bit i set when i < down); ``exponent_top``, the
     weight of the top bit before the left shift; ``stop``, a one at bit ``width - 1 - left``, where
     ``left`` (0..width) is the most it may shift left (to put 2**emin at the top; no bit when left =
@@ -190,39 +133,49 @@ def normalize_masks(m, width, amounts):
     return dict(amounts, stop=stop, dropped=dropped)
 
 
-STEPPED_WIDTH = 72
+PARALLEL_STEP = 16
 
 
 def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo, exponent_hi, limits=None, **carry):
-    """``FloatNormalize`` with two pipeline cut points ``cuts = (count, coarse)``: after its
-    leading-zero count, and between the two steps of its shift (by the count's multiple of 8, then
-    by the rest); returns ``(mantissa, exponent_top, carry)``, ``carry`` the values after the cuts.
-    ``limits`` are ``normalize_limits`` of ``exponent`` (computed here when None).
+    """Brings a magnitude to the compact form ``FloatRound`` takes, stopping at the subnormal range
+    of ``fmt``; returns ``(mantissa, exponent_top, carry)``, ``carry`` the values after the cut
+    points ``cuts = (count, coarse)``.
 
-    With a register at ``count``, or a magnitude of ``STEPPED_WIDTH`` bits or more, it is this
-    stepped form (the limit as a stop bit in the count, the shift in two steps); otherwise the
-    ``FloatNormalize`` component itself, which maps to fewer LUT4 on narrow magnitudes (measured
-    on ECP5-85F at depth 0: the expanding e5m2 -> fp16 ``fma``, 34 bits, 600 LUT4 against 713
-    stepped), and the stepped form to fewer on wide ones (the fp32 ``fma``, 81 bits, 1832 against
-    1866; fp16 -> fp32 ``exsdotp``, 137 bits, 3037 against 3288), with fewer carries and a shorter
-    path at every width."""
+    Input: ``magnitude`` (``width`` bits) worth ``magnitude * 2**exponent``, ``exponent`` in
+    ``exponent_lo..exponent_hi``.  The magnitude is shifted left until its MSB is at the top or the
+    top weighs ``2**emin``; when it lies wholly below ``2**emin`` (possible only if ``exponent_lo``
+    says so) it is shifted right instead, the bits shifted out kept as sticky.  ``mantissa`` (P + 3
+    bits): the top ``P + 2`` bits of the shifted magnitude above one sticky bit, the OR of all bits
+    below them; ``exponent_top``, the weight of the mantissa's MSB.  ``width >= P + 3``.
+    ``limits`` are ``normalize_limits`` of ``exponent`` (worked out here when None).
+
+    Two forms.  Without a register at ``count``, the shift is decided step by step
+    (``_normalize_by_steps``).  With one, the leading-zero count of the magnitude (the limit ORed
+    in as a stop bit) goes through the register and the shift is done in two steps, by its
+    multiple of 8 and by the rest, with the register at ``coarse`` between them: the shorter path
+    (measured on ECP5-85F at depth 0, best delay, seed 1: the fp32 ``fma``, 81 bits, 1453 LUT4 and
+    18.3 MHz by steps against 1761 and 19.1 counted; the fp16 -> fp32 ``exsdotp``, 110 bits, 1977
+    and 15.7 against 2178 and 15.5; the e5m2 -> fp16 ``exsdotp``, 45 bits, 1022 and 22.1 against
+    1220 and 21.3 with the single-step form this replaced)."""
     count_cut, coarse_cut = cuts
-    if not pipe.registered(count_cut) and width < STEPPED_WIDTH:
-        m.submodules.normalize = norm = FloatNormalize(fmt, width, exponent_lo, exponent_hi)
-        m.d.comb += [norm.magnitude.eq(magnitude), norm.exponent.eq(exponent)]
-        carry = pipe.cut(coarse_cut, **pipe.cut(count_cut, **carry))
-        return norm.mantissa, norm.exponent_top, carry
     w, keep = width, fmt.precision + 2
+    by_steps = not pipe.registered(count_cut)
     if limits is None:
-        limits = normalize_limits(m, fmt, w, exponent, exponent_lo)
+        amounts = normalize_amounts(m, fmt, w, exponent, exponent_lo)
+        limits = amounts if by_steps else normalize_masks(m, w, amounts)
     value = magnitude
     if exponent_lo + (w - 1) - fmt.emin < 0:
         m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
         m.d.comb += [right.value.eq(magnitude), right.amount.eq(limits["down"])]
         # The sticky bit from the magnitude and a mask, beside the shift rather than through it.
-        sticky = (magnitude & limits["dropped"]).any()
+        sticky = right.sticky if by_steps else (magnitude & limits["dropped"]).any()
         value = Signal(w, name="denormalized")
         m.d.comb += value.eq(right.result | sticky)
+    if by_steps:
+        head, sticky, shift = _normalize_by_steps(m, value, magnitude, limits["left"], keep)
+        carry = pipe.cut(coarse_cut, **pipe.cut(count_cut, **carry))
+        exponent_top = Mux(limits["under"], limits["exponent_top"], limits["exponent_top"] - shift)
+        return Cat(sticky, head), exponent_top, carry
     # Counted on the magnitude itself, beside the right shift: a denormalized value is not shifted
     # left (its stop bit is the top one).
     m.submodules.lzc = lzc = LeadingZeroCount(w)
@@ -234,6 +187,44 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
     head, sticky, s = _shift_left_sticky(m, pipe, coarse_cut, s["value"], shift, keep,
                                          exponent_top=exponent_top, **{key: s[key] for key in carry})
     return Cat(sticky, head), s["exponent_top"], {key: s[key] for key in carry}
+
+
+def _normalize_by_steps(m, value, magnitude, left, keep):
+    """``(head, sticky, shift)``: the top ``keep`` bits of ``value << shift``, the OR of the bits
+    below them, and ``shift = min(leading zeros, left)``.  ``value`` is ``magnitude``, or
+    ``magnitude`` shifted right when ``left`` is 0.
+
+    The shift's bits are decided from the largest down: by ``2**b`` when the top ``2**b`` bits of
+    the value shifted so far are zero and the shift so far plus ``2**b`` stays within ``left``
+    (with the bits above b decided, that is: they are below ``left``'s, or equal and ``left``'s bit
+    b is set).  Steps of ``PARALLEL_STEP`` and more take their zero test from ``magnitude``'s
+    aligned blocks beside the shifting (the block the steps so far bring to the top, picked by
+    them), the rest from the shifted value.  After each step only the bits the smaller steps can
+    still bring up are kept; the rest go into the sticky bit."""
+    w = len(value)
+    pad = max(0, keep - w)
+    value, magnitude, left = Cat(C(0, pad), value), Cat(C(0, pad), magnitude), Value.cast(left)
+    w += pad
+    sticky, decided, equal = C(0, 1), [], C(1, 1)
+    for b in reversed(range(len(left))):
+        step, width = 1 << b, len(value)
+        if step >= PARALLEL_STEP:
+            blocks = [magnitude[max(0, w - (j << (b + 1)) - step):max(0, w - (j << (b + 1)))]
+                      for j in range(1 << len(decided))]
+            zero = Array(~block.any() for block in blocks)[Cat(*reversed(decided))]
+        else:
+            zero = ~value[max(0, width - step):].any()
+        take = Signal(name=f"normalize_by_{step}")
+        m.d.comb += take.eq(zero & (~equal | left[b]))
+        decided.append(take)
+        equal = equal & (take == left[b])
+        shifted = Signal(width, name=f"normalized_{b}")
+        m.d.comb += shifted.eq(Mux(take, value << step, value))
+        kept = min(width, keep + step - 1)
+        if width > kept:
+            sticky = sticky | shifted[:width - kept].any()
+        value = shifted[width - kept:]
+    return value, sticky, Cat(*reversed(decided))
 
 
 def _shift_left_sticky(m, pipe, cut, value, shift, keep, **carry):
@@ -264,7 +255,7 @@ class FloatRound(wiring.Component):
     """Rounds a normalized magnitude to ``fmt`` and packs it (IEEE-flavour destinations).
 
     Inputs: ``sign``; ``mantissa`` In(width) with ``exponent_top`` as
-    ``FloatNormalize`` gives them (MSB set, or ``exponent_top == emin`` for a
+    ``float_normalize`` gives them (MSB set, or ``exponent_top == emin`` for a
     subnormal); ``rm`` (codes 0..4; the caller replaces reserved codes).  The
     top ``P`` bits are kept, the next is the guard bit, the rest are sticky.
     Outputs: ``result`` (the packed word), ``overflow`` (the rounded value
