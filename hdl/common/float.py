@@ -100,7 +100,8 @@ def normalize_unpacked(m, u, fmt, name):
 
 
 def normalize_limits(m, fmt, width, exponent, exponent_lo):
-    """What ``float_normalize`` derives from the exponent alone, to take from an earlier stage: ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift
+    """What the counted form of ``float_normalize`` derives from the exponent alone, to take from an
+    earlier stage: ``under``, the magnitude lies wholly below 2**emin; ``down``, the right shift
     then; ``dropped``, the bits that shift drops (bit i set when i < down); ``exponent_top``, the
     weight of the top bit before the left shift; ``stop``, a one at bit ``width - 1 - left``, where
     ``left`` (0..width) is the most it may shift left (to put 2**emin at the top; no bit when left =
