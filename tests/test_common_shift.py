@@ -1,13 +1,15 @@
 # amaranth: UnusedElaboratable=no
-"""Exhaustive tests of hdl.common.shift (ShiftRightSticky, Normalize) against integer references."""
+"""Tests of hdl.common.shift (ShiftRightSticky, Normalize, normalize_by_steps) against integer references:
+exhaustive at small widths, every shift amount at wide ones."""
 
 import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
+from amaranth import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from hdl.common.lzc import LeadingZeroCount
-from hdl.common.shift import Normalize, ShiftRightSticky
+from hdl.common.shift import PARALLEL_STEP, Normalize, ShiftRightSticky, normalize_by_steps
 
 
 def ref_shift_right_sticky(value, amount):
@@ -105,6 +107,78 @@ def test_normalize_sticky_is_the_or_of_the_bits_shifted_below_the_kept_ones(widt
                 dropped = result & ((1 << (width - keep)) - 1)
                 got = (ctx.get(dut.result), ctx.get(dut.sticky))
                 assert got == (result >> (width - keep), int(dropped != 0)), (value, limit, got)
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def ref_normalize_by_steps(value, width, left, keep, copies):
+    """(head, sticky, shift) of ``normalize_by_steps``: ``value`` padded below to ``keep`` bits, shifted
+    left by its leading zeros (copies of its top bit) but at most ``left``."""
+    bits = max(width, keep)
+    v = value << (bits - width)
+    if copies:
+        top, count = v >> (bits - 1), 0
+        while count < bits - 1 and (v >> (bits - 2 - count)) & 1 == top:
+            count += 1
+    else:
+        count = bits - v.bit_length()
+    shift = min(count, left)
+    shifted = (v << shift) & ((1 << bits) - 1)
+    return shifted >> (bits - keep), int(shifted & ((1 << (bits - keep)) - 1) != 0), shift
+
+
+class _NormalizeBySteps(Elaboratable):
+    def __init__(self, width, keep, copies, parallel_step):
+        self.width, self.keep, self.copies, self.parallel_step = width, keep, copies, parallel_step
+        self.value = Signal(width)
+        self.left = Signal(range(width - copies + 1))
+        self.head, self.sticky, self.shift = Signal(keep), Signal(), Signal(len(self.left))
+
+    def elaborate(self, platform):
+        m = Module()
+        head, sticky, shift = normalize_by_steps(m, self.value, self.left, self.keep, copies=self.copies,
+                                                  parallel_step=self.parallel_step)
+        m.d.comb += [self.head.eq(head), self.sticky.eq(sticky), self.shift.eq(shift)]
+        return m
+
+
+@pytest.mark.parametrize("parallel_step", [PARALLEL_STEP, 2])
+@pytest.mark.parametrize("copies", [False, True], ids=["zeros", "sign-copies"])
+@pytest.mark.parametrize("width,keep", [(6, 3), (7, 7), (5, 8), (40, 12), (40, 40), (70, 13)])
+def test_normalize_by_steps_shifts_out_the_leading_bits_up_to_the_limit(width, keep, copies, parallel_step):
+    """Every value at up to 7 bits; at 40 and 70 bits, where the steps of PARALLEL_STEP and more
+    read the leading bits in blocks, runs of every length ended by random bits, each limit; with
+    steps of 2 and more in blocks, as posit_add has them from 4."""
+    import random
+    assert width <= 8 or width > 2 * PARALLEL_STEP
+    dut = _NormalizeBySteps(width, keep, copies, parallel_step)
+    limit = width - copies
+    if width <= 8:
+        values = list(range(1 << width))
+    else:
+        rng = random.Random(width * 2 + copies)
+        print(f"seed {width * 2 + copies}")
+        values = [0, (1 << width) - 1]
+        for run in range(width):
+            for _ in range(3):
+                v = rng.getrandbits(width) >> run
+                values.append(v ^ ((1 << width) - 1) if copies and rng.getrandbits(1) else v)
+
+    async def bench(ctx):
+        for value in values:
+            ctx.set(dut.value, value)
+            lefts = range(limit + 1) if width <= 8 else {0, limit, rng.randrange(limit + 1),
+                                                          width - value.bit_length()}
+            for left in lefts:
+                if left > limit:
+                    continue
+                ctx.set(dut.left, left)
+                got = ctx.get(dut.head), ctx.get(dut.sticky), ctx.get(dut.shift)
+                assert got == ref_normalize_by_steps(value, width, left, keep, copies), (
+                    f"width={width} keep={keep} copies={copies} value={value:#x} left={left}: "
+                    f"(head, sticky, shift) {got}, expected {ref_normalize_by_steps(value, width, left, keep, copies)}")
 
     sim = Simulator(dut)
     sim.add_testbench(bench)

@@ -7,7 +7,8 @@ that clears the result and makes sticky the OR of the whole input.
 
 ``Normalize`` shifts left by the leading-zero count of ``LeadingZeroCount``,
 optionally clamped to a ``limit`` (the shift that reaches the minimum
-exponent, for subnormal results).
+exponent, for subnormal results).  ``normalize_by_steps`` does the same without
+a count: it decides the shift a power of two at a time, from the largest down.
 """
 
 from amaranth import *
@@ -19,7 +20,7 @@ from .params import check_int
 from .lzc import LeadingZeroCount
 
 
-__all__ = ["ShiftRightSticky", "Normalize"]
+__all__ = ["ShiftRightSticky", "Normalize", "normalize_by_steps", "PARALLEL_STEP"]
 
 
 
@@ -145,3 +146,56 @@ class Normalize(wiring.Component):
             mask = Cat(*(below > i for i in range(w - keep)))
             m.d.comb += self.sticky.eq((self.value[:w - keep] & mask).any())
         return m
+
+
+PARALLEL_STEP = 16
+
+
+def normalize_by_steps(m, value, left, keep, *, copies=False, leading=None, parallel_step=PARALLEL_STEP):
+    """``(head, sticky, shift)``: the top ``keep`` bits of ``value << shift``, the OR of the bits
+    below them, and ``shift``, the number of leading zeros of ``value`` (with ``copies``: of the
+    bits below its top bit that repeat it, a two's-complement sign) but at most ``left``.
+    ``leading`` is the vector whose leading zeros the shift counts, given when it is not ``value``
+    itself (``value << 0`` may differ when ``left`` is 0); by default ``value``, or with
+    ``copies`` ``value[:-1] ^ value[1:]``.
+
+    The shift's bits are decided from the largest down: by ``2**b`` when the top ``2**b`` bits of
+    the value shifted so far are zero (copies of its top bit) and the shift so far plus ``2**b``
+    stays within ``left`` (with the bits above b decided, that is: they are below ``left``'s, or
+    equal and ``left``'s bit b is set); ``left`` is at most ``len(value)`` (with ``copies``
+    ``len(value) - 1``).  Steps of ``parallel_step`` and more take their test from
+    ``leading``'s aligned blocks beside the shifting (the block the steps so far bring to the top,
+    picked by them), the rest from the shifted value.  After each step only the bits the smaller
+    steps can still bring up are kept; the rest go into the sticky bit.  No count tree and a
+    shifter that narrows as it goes: fewer LUT4 than a count and a shift, for a longer path."""
+    value, left = Value.cast(value), Value.cast(left)
+    pad = max(0, keep - len(value))
+    value = Cat(C(0, pad), value)
+    if leading is None:
+        leading = value[:-1] ^ value[1:] if copies else value
+    else:
+        leading = Cat(C(0, pad), leading)
+    top = len(leading)
+    sticky, decided, equal = C(0, 1), [], C(1, 1)
+    for b in reversed(range(len(left))):
+        step, width = 1 << b, len(value)
+        if step >= parallel_step:
+            blocks = [leading[max(0, top - (j << (b + 1)) - step):max(0, top - (j << (b + 1)))]
+                      for j in range(1 << len(decided))]
+            alike = Array(~block.any() for block in blocks)[Cat(*reversed(decided))]
+        elif copies:
+            window = value[max(0, width - 1 - step):width - 1]
+            alike = ~(window ^ value[-1].replicate(len(window))).any()
+        else:
+            alike = ~value[max(0, width - step):].any()
+        take = Signal(name=f"normalize_by_{step}")
+        m.d.comb += take.eq(alike & (~equal | left[b]))
+        decided.append(take)
+        equal = equal & (take == left[b])
+        shifted = Signal(width, name=f"normalized_{b}")
+        m.d.comb += shifted.eq(Mux(take, value << step, value))
+        kept = min(width, keep + step - 1)
+        if width > kept:
+            sticky = sticky | shifted[:width - kept].any()
+        value = shifted[width - kept:]
+    return value, sticky, Cat(*reversed(decided))
