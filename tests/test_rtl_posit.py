@@ -40,12 +40,13 @@ def all_pairs(n):
 
 # -- decode / encode blocks (Amaranth simulator) --------------------------------
 
+@pytest.mark.parametrize("regime_by_steps", [False, True], ids=["counted", "by-steps"])
 @pytest.mark.parametrize("negate_pattern", [False, True])
 @pytest.mark.parametrize("n,es", [(n, es) for n in range(2, 11) for es in range(5) if n <= 8 or es in (0, 2)])
-def test_decoder_splits_every_pattern_like_the_golden_model(n, es, negate_pattern):
+def test_decoder_splits_every_pattern_like_the_golden_model(n, es, negate_pattern, regime_by_steps):
     fmt = PositFormat(n, es)
     want = fmt.decode(np.arange(1 << n, dtype=np.uint64))
-    dut = PositDecoder(n, es, negate_pattern=negate_pattern)
+    dut = PositDecoder(n, es, negate_pattern=negate_pattern, regime_by_steps=regime_by_steps)
 
     async def bench(ctx):
         for p in range(1 << n):
@@ -64,13 +65,14 @@ def test_decoder_splits_every_pattern_like_the_golden_model(n, es, negate_patter
     sim.run()
 
 
+@pytest.mark.parametrize("regime_by_steps", [False, True], ids=["counted", "by-steps"])
 @pytest.mark.parametrize("n,es", [(n, es) for n in range(2, 11) for es in range(5) if n <= 8 or es in (0, 2)])
-def test_decoder_signed_form_is_the_value_in_twos_complement(n, es):
+def test_decoder_signed_form_is_the_value_in_twos_complement(n, es, regime_by_steps):
     """``2**signed_scale * signed_sig`` is the value, ``signed_sig`` is 1 + f or -2 + f (0 for 0 and
     NaR), and 0 has a scale below every real one."""
     fmt = PositFormat(n, es)
     want = fmt.decode(np.arange(1 << n, dtype=np.uint64))
-    dut = PositDecoder(n, es, signed_form=True)
+    dut = PositDecoder(n, es, signed_form=True, regime_by_steps=regime_by_steps)
     one = 1 << fmt.fbits
 
     async def bench(ctx):
@@ -190,6 +192,7 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositDecoder, {"n": 40}, "N must be an integer in 2..32"),
     (PositDecoder, {"n": 8, "negate_pattern": 1}, "negate_pattern must be a bool"),
     (PositDecoder, {"n": 8, "signed_form": "yes"}, "signed_form must be a bool"),
+    (PositDecoder, {"n": 8, "regime_by_steps": 0}, "regime_by_steps must be a bool"),
     (PositDecoder, {"n": 8, "negate_pattern": True, "signed_form": True}, "signed_form needs the pattern as it is"),
     (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "twos_complement": 1}, "twos_complement must be a bool"),
     (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "mask_sticky": None}, "mask_sticky must be a bool"),
@@ -248,25 +251,35 @@ def test_a_mismatch_report_decodes_the_operands():
 
 # -- generated Verilog under cocotb + Verilator ---------------------------------
 
-def test_add_and_sub_of_every_posit8_pair(seed):
+# Depth 0 has its own datapath (the regime runs and the sum's sign copies shifted out by steps), so
+# the exhaustive and the random runs cover it beside the default depth.
+DEPTHS = pytest.mark.parametrize("depth", [1, 0], ids=["depth1", "depth0"])
+
+
+@DEPTHS
+def test_add_and_sub_of_every_posit8_pair(depth, seed):
     a, b = all_pairs(8)
     op = np.concatenate([np.full(a.size, PositAddOp.ADD.value), np.full(a.size, PositAddOp.SUB.value)]).astype(np.uint64)
-    result = run(ADD, {"N": 8, "ES": 2}, seed, inputs={"op": op, "a": np.tile(a, 2), "b": np.tile(b, 2)}, copies=8)
+    result = run(ADD, {"N": 8, "ES": 2, "depth": depth}, seed,
+                 inputs={"op": op, "a": np.tile(a, 2), "b": np.tile(b, 2)}, copies=8)
     assert result.checked == 2 << 16
 
 
+@DEPTHS
 @pytest.mark.parametrize("twos_complement", [True, False])
-def test_mul_of_every_posit8_pair(twos_complement, seed):
+def test_mul_of_every_posit8_pair(twos_complement, depth, seed):
     a, b = all_pairs(8)
-    result = run(MUL, {"N": 8, "ES": 2, "twos_complement": twos_complement}, seed, inputs={"a": a, "b": b}, copies=8)
+    result = run(MUL, {"N": 8, "ES": 2, "twos_complement": twos_complement, "depth": depth}, seed,
+                 inputs={"a": a, "b": b}, copies=8)
     assert result.checked == 1 << 16
 
 
+@DEPTHS
 @pytest.mark.parametrize("unit,n,vectors", [(ADD, 16, 200_000), (ADD, 32, 200_000), (MUL, 16, 100_000),
                                             (MUL, 32, 100_000)], ids=lambda v: getattr(v, "name", v))
-def test_1e5_random_vectors_and_corners_per_op(unit, n, vectors, seed):
+def test_1e5_random_vectors_and_corners_per_op(unit, n, vectors, depth, seed):
     """posit_add draws ADD and SUB with equal odds, so each op gets about 10^5 vectors."""
-    result = run(unit, {"N": n, "ES": 2}, seed, vectors=vectors)
+    result = run(unit, {"N": n, "ES": 2, "depth": depth}, seed, vectors=vectors)
     assert result.checked >= vectors and result.measured_latency == result.latency
 
 

@@ -21,7 +21,8 @@ rounding adder), ``distance`` (after the ordering and the scale difference,
 before the alignment shift), ``count`` (after the sum's sign-bit count,
 before its shift).  At depth 0 the normalization decides its shift step by
 step (``normalize_by_steps``) rather than counting the copies and then
-shifting by the count.  Latency is ``depth + 1``.
+shifting by the count, and so do the decoders for the regime runs
+(``PositFields(regime_by_steps=True)``).  Latency is ``depth + 1``.
 
 The sign-magnitude datapath below the two's-complement one is ``posit_alu``'s:
 its encoder is shared with the product, quotient, root and quire, all in
@@ -70,24 +71,28 @@ class PositAdd(PositUnit):
         s = pipe.cut("operands", op=self.op, a=self.a, b=self.b)
         b = Signal(n, name="b_operand")
         m.d.comb += b.eq(Mux(Value.cast(s["op"]) == PositAddOp.SUB.value, -s["b"], s["b"]))
-        decoded = decode_pair(m, pipe, n, es, s["a"], b, signed_form=True)
+        decoded = decode_pair(m, pipe, n, es, s["a"], b, signed_form=True, regime_by_steps=not self.depth)
         s = pipe.cut("decode", **signed_operands(decoded["a"], decoded["b"]))
         s = pipe.cut("distance", **order_by_scale(m, s))
         s = pipe.cut("align", **shift_smaller_scale(m, s, w))
         s = pipe.cut("sum", **add_signed(m, s, w))
+        # Depth 0, all in one stage, takes the forms with fewer LUT4: the sum's sign copies and the
+        # regime runs shifted out by steps, the layout's sticky bit stage by stage (ECP5-85F, best
+        # delay, seed 1: 1678 LUT4 at 22.5 MHz all counted with the sticky mask, 1532 at 21.0 with
+        # the sum by steps, 1515 at 20.6 with the runs too, 1454 at 20.7 without the mask).
+        # Pipelined, the counts are faster: by steps the sum's normalization cost Fmax at every
+        # depth from 2 on (depth 2: 39.2 MHz against 50.1, depth 8: 74.3 against 104.2).
         if self.depth:
             s = pipe.cut("count", **count_sign_copies(m, s, w))
             s = pipe.cut("normalize", **shift_out_sign_copies(m, s, w))
         else:
-            # In one stage the shift decided by steps is smaller: ECP5-85F, medians of 3 seeds, 1532
-            # LUT4 at 21.0 MHz against 1678 at 22.5 counted (best delay), 1101 at 18.2 against 1152
-            # at 18.4 (mapped for area).  Pipelined, the count is faster at every depth (steps of
-            # 16 and more in blocks, depth 2: 39.2 MHz against 50.1, depth 8: 74.3 against 104.2).
             s = pipe.cut("normalize", **pipe.cut("count", **shift_out_sign_copies_by_steps(m, s, w)))
-        # Without a register after the layout (depth <= 6) its sticky bit from a mask, beside the
-        # shift, maps to fewer LUTs and a shorter path (depth 0: 1678 LUT4 against 1741).
+        # Without a register after the layout (depths 1..6) its sticky bit from a mask, beside the
+        # shift, maps to fewer LUTs and a shorter path (at depth 0 with the counts: 1678 LUT4 against
+        # 1741).
+        mask_sticky = bool(self.depth) and not pipe.registered("layout")
         pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=True,
-                                          mask_sticky=not pipe.registered("layout"))))
+                                          mask_sticky=mask_sticky)))
         return m
 
 
@@ -154,9 +159,10 @@ def shift_out_sign_copies(m, s, w):
 def shift_out_sign_copies_by_steps(m, s, w):
     """``count_sign_copies`` and ``shift_out_sign_copies`` in one, the shift decided a power of two
     at a time (``normalize_by_steps``), at most w + 3 copies (all of them: a zero sum).  Steps of
-    4 and more read the copies in blocks of the sum: posit<32,2> at depth 0 on ECP5-85F, 1532 LUT4
-    at 21.0 MHz (1101 mapped for area) against 1595 at 20.2 (1096 at 15.7) with steps of 16 and
-    more, as the floating-point units have them."""
+    4 and more read the copies in blocks of the sum: posit<32,2> at depth 0 on ECP5-85F with the
+    regime runs counted, 1532 LUT4 at 21.0 MHz (1101 at 18.2 mapped for area) against 1595 at 20.2
+    (1096 at 15.7) with steps of 16 and more, as the floating-point units have them (medians of 3
+    seeds)."""
     total = Value.cast(s["total"])
     head, _, count = normalize_by_steps(m, total, C(len(total) - 1), len(total), copies=True, parallel_step=4)
     return dict(sign=head[-1], scale=s["scale"] + 1 - count, frac=head[:w + 2], zero=head == 0, nar=s["nar"])

@@ -16,7 +16,10 @@ bits folded into the sticky bit.  Pipeline cut points in fill order:
 (inside the decoders, after the regime run count), ``layout`` (inside the
 encoder, before the rounding adder), ``partial`` (between the DSP-sized
 partial products and their sum), ``normalized`` (after the normalizing step,
-before the encoder).  Latency is ``depth + 1``.
+before the encoder).  At depth 0 the decoders find the regime runs by steps
+(``PositFields(regime_by_steps=True)``: posit<32,2> on ECP5-85F, 922 LUT4
+at 24.5 MHz against 991 at 26.1 with the count, seed 1).  Latency is
+``depth + 1``.
 
 With ``twos_complement=False`` it is in sign-magnitude form instead: the
 patterns are negated to magnitudes, the M-bit significands (in [1, 2)) give an
@@ -68,10 +71,10 @@ class PositMul(PositUnit):
         # 1020 at 24.9); the sign-magnitude form negates the patterns first, which maps to fewer
         # LUTs than decoding magnitudes after the fields (the product is the long path).
         if tc:
-            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], signed_form=True)
+            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], signed_form=True, regime_by_steps=not self.depth)
             s = pipe.cut("decode", **signed_operands(decoded["a"], decoded["b"]))
         else:
-            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=True)
+            decoded = decode_pair(m, pipe, n, es, s["a"], s["b"], negate_pattern=True, regime_by_steps=not self.depth)
             s = pipe.cut("decode", **decoded_operands(decoded["a"], decoded["b"]))
         if pipe.registered("partial"):
             s = pipe.cut("partial", **partial_products(m, s, sig_w))
