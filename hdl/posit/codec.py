@@ -23,9 +23,10 @@ __all__ = ["PositDecoder", "PositRegimeRun", "PositFields", "PositEncoder", "Pos
            "check_format", "regime_width", "scale_width", "decode_pair", "encode"]
 
 
-# posit<32,2> at depth 0 on ECP5-85F (best delay, seed 1), with the regime by steps: posit_add
-# 1452 LUT4 at 21.1 MHz with steps of 8 and more on blocks (16: 1421 at 19.6, 4: 1524, 2: 1489),
-# posit_mul 888 at 25.1 against 991 at 26.1 counted.
+# posit<32,2> at depth 0 on ECP5-85F (best delay, medians of 3 seeds) with the regime runs by steps,
+# steps of 8 and more on blocks: posit_add 1454 LUT4 at 20.7 MHz, posit_mul 922 at 25.3, against
+# 1532 at 21.0 and 991 at 26.1 counted.  posit_add with steps of 16 and more on blocks: 1421 at
+# 19.6, but 1149 against 999 at FloPoCo's 18 MHz; of 4 and more 1524, of 2 and more 1489 (seed 1).
 REGIME_PARALLEL_STEP = 8
 
 
