@@ -134,7 +134,6 @@ def normalize_masks(m, width, amounts):
     return dict(amounts, stop=stop, dropped=dropped)
 
 
-
 def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo, exponent_hi, limits=None, **carry):
     """Brings a magnitude to the compact form ``FloatRound`` takes, stopping at the subnormal range
     of ``fmt``; returns ``(mantissa, exponent_top, carry)``, ``carry`` the values after the cut
@@ -151,8 +150,8 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
     Two forms.  With a register at ``count``, the leading-zero count of the magnitude (the limit
     ORed in as a stop bit) goes through it and the shift is done in two steps, by the count's
     multiple of 8 and by the rest, with the register at ``coarse`` between them.  Without one,
-    the shift is decided step by step (``shift.normalize_by_steps``): no count tree, and a shifter that
-    narrows as it goes, so fewer LUT4 at every width (ECP5-85F, depth 0, best delay, seed 1: the
+    the shift is decided step by step (``shift.normalize_by_steps``): no count tree, and a
+    shifter that narrows as it goes, so fewer LUT4 at every width (ECP5-85F, depth 0, best delay, seed 1: the
     fp32 ``fma``, 81 bits, 1453 LUT4 at 18.3 MHz against 1761 at 19.1 counted; the fp16 -> fp32
     ``exsdotp``, 110 bits, 1977 at 15.7 against 2178 at 15.5; the e5m2 -> fp16 ``exsdotp``, 45
     bits, 1022 at 22.1 against 1220 at 21.3 with a count and a one-step shift), at the cost of a
