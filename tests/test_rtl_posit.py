@@ -111,17 +111,19 @@ def _magnitude_form(sign, scale, frac, sticky, frac_width, extra):
     return np.where(power_of_two, scale + 1, scale), sig, sticky.astype(bool)
 
 
-@pytest.mark.parametrize("mask_sticky", [False, True])
+@pytest.mark.parametrize("mask_sticky,early_specials", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("twos_complement", [False, True])
 @pytest.mark.parametrize("n,es,frac_width", ENCODER_CASES)
-def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, twos_complement, mask_sticky):
-    """Every sign, scale (two beyond each end of the range), fraction and sticky bit; with
-    ``twos_complement`` a negative input is -2 + 0.frac, rounded as its magnitude is; both forms
-    of the layout's sticky bit."""
+def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, twos_complement, mask_sticky,
+                                                          early_specials):
+    """Every sign, scale (two beyond each end of the range), fraction and sticky bit, and each of
+    them again with ``zero`` (0) and with ``nar`` (NaR); with ``twos_complement`` a negative input
+    is -2 + 0.frac, rounded as its magnitude is; both forms of the layout's sticky bit and of the
+    specials' override."""
     fmt = PositFormat(n, es)
     scale_width = (fmt.max_scale + 2).bit_length() + 1
     dut = PositEncoder(n, es, frac_width=frac_width, scale_width=scale_width, twos_complement=twos_complement,
-                       mask_sticky=mask_sticky)
+                       mask_sticky=mask_sticky, early_specials=early_specials)
     cases = list(itertools.product((0, 1), range(-fmt.max_scale - 2, fmt.max_scale + 3),
                                    range(1 << frac_width), (0, 1)))
     sign, scale, frac, sticky = (np.array(c) for c in zip(*cases))
@@ -140,10 +142,12 @@ def test_encoder_rounds_every_input_like_the_golden_model(n, es, frac_width, two
             got = ctx.get(dut.posit)
             assert got == expected, (f"posit<{n},{es}> (sign, scale, frac, sticky) = {case}: "
                                      f"{got:#x}, expected {expected:#x}")
-        ctx.set(dut.zero, 1)
-        assert ctx.get(dut.posit) == 0
-        ctx.set(dut.nar, 1)
-        assert ctx.get(dut.posit) == fmt.nar
+            for special, pattern in ((dut.zero, 0), (dut.nar, fmt.nar)):
+                ctx.set(special, 1)
+                got = ctx.get(dut.posit)
+                assert got == pattern, (f"posit<{n},{es}> (sign, scale, frac, sticky) = {case} with "
+                                        f"{special.name}: {got:#x}, expected {pattern:#x}")
+                ctx.set(special, 0)
 
     sim = Simulator(dut)
     sim.add_testbench(bench)
@@ -196,6 +200,7 @@ def test_units_compute_every_pair_of_tiny_formats(n, es):
     (PositDecoder, {"n": 8, "negate_pattern": True, "signed_form": True}, "signed_form needs the pattern as it is"),
     (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "twos_complement": 1}, "twos_complement must be a bool"),
     (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "mask_sticky": None}, "mask_sticky must be a bool"),
+    (PositEncoder, {"n": 8, "frac_width": 4, "scale_width": 8, "early_specials": 1}, "early_specials must be a bool"),
 ])
 def test_parameters_out_of_range_are_refused_with_their_range(component, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):

@@ -83,10 +83,11 @@ class PositAdd(PositUnit):
         # Pipelined, the counts are faster: by steps the sum's normalization cost Fmax at every
         # depth from 2 on (depth 2: 39.2 MHz against 50.1, depth 8: 74.3 against 104.2).
         # Each depth-0 count is one draw: abc9's best-delay count moves 5-10% between equivalent
-        # forms. 100 forms (regime runs and sum counted or by steps from 2, 4, 8, 16 or 32 bits,
-        # mask or not, operands ordered by scale or from the patterns on two carry chains):
-        # 1358..1935 LUT4, mean 1586.  By steps lowers the mean by 190 (sum) and 93 (runs), the
-        # mask by 38; the ordering and the step sizes by less than the spread.
+        # forms (README, "How far the best-delay count is from the logic").  100 forms (runs and sum
+        # counted or by steps, blocks from 2..32 bits, mask or not, operands ordered by scale or
+        # from the patterns on two carry chains): 1358..1935 LUT4, mean 1586.  By steps lowers the
+        # mean by 190 (sum) and 93 (runs), the mask by 38; the ordering and the step sizes by less
+        # than the spread.
         if self.depth:
             s = pipe.cut("count", **count_sign_copies(m, s, w))
             s = pipe.cut("normalize", **shift_out_sign_copies(m, s, w))

@@ -18,16 +18,17 @@ encoder, before the rounding adder), ``partial`` (between the DSP-sized
 partial products and their sum), ``normalized`` (after the normalizing step,
 before the encoder).  At depth 0 the decoders find the regime runs by steps
 (``PositFields(regime_by_steps=True)``: posit<32,2> on ECP5-85F, 922 LUT4
-at 24.5 MHz against 991 at 26.1 with the count, seed 1).  Latency is
-``depth + 1``.
+at 24.5 MHz against 991 at 26.1 with the count, seed 1).  Zero and NaR,
+known from the operands, clear the rounding adder's inputs
+(``PositRound(early_specials=True)``).  Latency is ``depth + 1``.
 
 With ``twos_complement=False`` it is in sign-magnitude form instead: the
 patterns are negated to magnitudes, the M-bit significands (in [1, 2)) give an
 unsigned 2M-bit product in [1, 4), and the encoder takes a magnitude.  The
 two's-complement product is one bit wider per operand, which costs nothing in
 DSP blocks and more LUTs than the negations save when the multiplier is built
-from LUTs (posit<32,2> on ECP5-85F at depth 1: 832 against 927 LUT4 with
-DSPs, 5541 against 5151 without).  ``posit_alu`` and ``posit_quire``
+from LUTs (posit<32,2> on ECP5-85F at depth 1: 806 against 918 LUT4 with
+DSPs, 5399 against 5348 without).  ``posit_alu`` and ``posit_quire``
 (``quire_mac.py``) use the sign-magnitude functions: their encoder or quire
 takes a magnitude.
 """
@@ -84,7 +85,10 @@ class PositMul(PositUnit):
             s = pipe.cut("partial", **s)
             s = pipe.cut("product", **multiply(m, s, sig_w))
         s = pipe.cut("normalized", **(normalize_signed_product if tc else normalize_product)(s, sig_w))
-        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=tc)))
+        # Zero and NaR come from the operands, so they clear the rounding adder's inputs rather than
+        # override its output (ECP5-85F, <32,2> at depth 0, mapped for area: 590 LUT4 against 627).
+        pipe.output(self.result.eq(encode(m, pipe, n, es, dict(s, sticky=C(0, 1)), twos_complement=tc,
+                                          early_specials=True)))
         return m
 
 
