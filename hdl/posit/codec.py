@@ -447,18 +447,19 @@ class PositRound(wiring.Component):
         else:
             saturated = Mux(self.over, maxpos, minpos)
         sign = self.sign
+        round_up = self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under
         if self.early_specials:
             special = self.zero | self.nar
             sign = sign & ~special
             m.d.comb += [
                 body.eq(Mux(special, 0, Mux(self.over | self.under, saturated, self.kept))),
-                up.eq(self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under & ~special),
+                up.eq(round_up & ~special),
             ]
         else:
             m.d.comb += [
                 body.eq(Mux(self.over | self.under, saturated, self.kept) if self.twos_complement else
                         Mux(self.over, maxpos, Mux(self.under, minpos, self.kept))),
-                up.eq(self.round_bit & (self.sticky | self.kept[0]) & ~self.over & ~self.under),
+                up.eq(round_up),
             ]
         signed_result = Signal(n, name="signed_result")
         if self.twos_complement:
