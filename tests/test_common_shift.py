@@ -1,6 +1,8 @@
 # amaranth: UnusedElaboratable=no
-"""Tests of hdl.common.shift (ShiftRightSticky, Normalize, normalize_by_steps) against integer references:
+"""Tests of hdl.common.shift (ShiftRightSticky, place, Normalize, normalize_by_steps) against integer references:
 exhaustive at small widths, every shift amount at wide ones."""
+
+import re
 
 import pytest
 from amaranth.back import verilog
@@ -9,7 +11,7 @@ from amaranth import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from hdl.common.lzc import LeadingZeroCount
-from hdl.common.shift import PARALLEL_STEP, Normalize, ShiftRightSticky, normalize_by_steps
+from hdl.common.shift import PARALLEL_STEP, Normalize, ShiftRightSticky, normalize_by_steps, place
 
 
 def ref_shift_right_sticky(value, amount):
@@ -111,6 +113,48 @@ def test_normalize_sticky_is_the_or_of_the_bits_shifted_below_the_kept_ones(widt
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()
+
+
+class _Place(Elaboratable):
+    def __init__(self, value_width, offset_width, width, fine_bits):
+        self.value, self.offset, self.result = Signal(value_width), Signal(offset_width), Signal(width)
+        self.width, self.fine_bits = width, fine_bits
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.result.eq(place(m, self.value, self.offset, self.width, fine_bits=self.fine_bits))
+        return m
+
+
+@pytest.mark.parametrize("value_width,offset_width,width,fine_bits", [
+    (6, 6, 66, 3), (6, 6, 40, 2), (3, 5, 36, 4), (4, 4, 12, 0), (5, 3, 14, 3), (1, 5, 20, 1)])
+def test_place_puts_the_value_at_its_offset_and_cuts_it_to_the_field(value_width, offset_width, width, fine_bits):
+    """Every value at every offset, including fields too narrow for the farthest ones and a fine step
+    as wide as the whole offset (a plain shift)."""
+    dut = _Place(value_width, offset_width, width, fine_bits)
+
+    async def bench(ctx):
+        for value in range(1 << value_width):
+            ctx.set(dut.value, value)
+            for offset in range(1 << offset_width):
+                ctx.set(dut.offset, offset)
+                expected = (value << offset) & ((1 << width) - 1)
+                assert ctx.get(dut.result) == expected, (
+                    f"place(value={value}, offset={offset}, width={width}, fine_bits={fine_bits}): "
+                    f"{ctx.get(dut.result):#x}, expected {expected:#x}")
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(width=0), "place: width must be an integer >= 1, got 0"),
+    (dict(width=8, fine_bits=-1), "place: fine_bits must be an integer >= 0, got -1"),
+])
+def test_place_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        place(Module(), Signal(4), Signal(3), **kwargs)
 
 
 def ref_normalize_by_steps(value, width, left, keep, copies):

@@ -9,12 +9,14 @@ its sticky bit 0 clear it must be the sum itself.
 
 from fractions import Fraction
 
+import re
+
 import numpy as np
 import pytest
-from amaranth import signed
+from amaranth import Elaboratable, Module, Shape, Signal, signed
 from amaranth.sim import Simulator
 
-from hdl.common.three_term_sum import ThreeTermSum
+from hdl.common.three_term_sum import ThreeTermSum, add_or_subtract
 
 
 def round_to_precision(x, precision, direction):
@@ -106,3 +108,43 @@ def test_one_rounding_of_the_window_sum_is_the_rounding_of_the_exact_sum(q, prec
 def test_bad_parameters_name_themselves(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ThreeTermSum(**kwargs)
+
+
+class _AddOrSubtract(Elaboratable):
+    def __init__(self, a_shape, b_width, width):
+        self.a, self.b, self.subtract = Signal(a_shape), Signal(b_width), Signal()
+        self.result = Signal(signed(width))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.result.eq(add_or_subtract(self.a, self.b, self.subtract, len(self.result)))
+        return m
+
+
+@pytest.mark.parametrize("a_shape,b_width,width", [(signed(5), 4, 6), (signed(4), 4, 5), (4, 3, 6), (signed(3), 5, 7)])
+def test_add_or_subtract_is_the_exact_sum_or_difference(a_shape, b_width, width):
+    """Every a, b and direction, with a signed or unsigned and wider or narrower than b, and a width
+    that holds every result or (signed(4), 4, 5) one that wraps some of them."""
+    dut = _AddOrSubtract(a_shape, b_width, width)
+    a_values = range(-(1 << (a_shape.width - 1)), 1 << (a_shape.width - 1)) if isinstance(a_shape, Shape) \
+        and a_shape.signed else range(1 << a_shape)
+
+    async def bench(ctx):
+        for a in a_values:
+            ctx.set(dut.a, a)
+            for b in range(1 << b_width):
+                ctx.set(dut.b, b)
+                for subtract in (0, 1):
+                    ctx.set(dut.subtract, subtract)
+                    exact = a - b if subtract else a + b
+                    expected = (exact + (1 << (width - 1))) % (1 << width) - (1 << (width - 1))
+                    assert ctx.get(dut.result) == expected, (a, b, subtract, ctx.get(dut.result))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+def test_add_or_subtract_rejects_a_width_that_cannot_hold_the_result():
+    with pytest.raises(ValueError, match=re.escape("add_or_subtract: width must be at least 5 (a's 4 bits, b's 4 + 1), got 4")):
+        add_or_subtract(Signal(signed(4)), Signal(4), Signal(), 4)

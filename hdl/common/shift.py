@@ -5,6 +5,9 @@
 bit.  Amount bits worth ``width`` or more are merged into one overflow flag
 that clears the result and makes sticky the OR of the whole input.
 
+``place`` puts a short value anywhere in a wide field: a shifter by the
+offset's low bits, then an AND-OR over the one-hot decode of the rest.
+
 ``Normalize`` shifts left by the leading-zero count of ``LeadingZeroCount``,
 optionally clamped to a ``limit`` (the shift that reaches the minimum
 exponent, for subnormal results).  ``normalize_by_steps`` does the same without
@@ -20,7 +23,7 @@ from .params import check_int
 from .lzc import LeadingZeroCount
 
 
-__all__ = ["ShiftRightSticky", "Normalize", "normalize_by_steps", "PARALLEL_STEP"]
+__all__ = ["ShiftRightSticky", "place", "Normalize", "normalize_by_steps", "PARALLEL_STEP"]
 
 
 
@@ -82,6 +85,35 @@ class ShiftRightSticky(wiring.Component):
             self.sticky.eq(Mux(overflow, self.value.any(), sticky)),
         ]
         return m
+
+
+def place(m, value, offset, width, *, fine_bits=3, name="placed"):
+    """``value << offset`` cut to ``width`` bits (unsigned), for a value much shorter than the field.
+
+    Two steps: a shifter by ``offset``'s low ``fine_bits`` bits, then ``offset``'s multiple of
+    ``2**fine_bits`` as an AND-OR over its one-hot decode, in which each result bit picks one of
+    the few fine-shifted bits that can land on it (at most ``ceil((len(value) + 2**fine_bits - 1)
+    / 2**fine_bits)``).  Shallower than a logarithmic shifter over the whole field, and smaller
+    when the value is short: two 6-bit products placed in the 66-bit frame of the e5m2 -> fp16
+    ``exsdotp`` (ECP5-85F, depth 0): 876 LUT4 in all (686 mapped for area) against 956 (731) with
+    ``value << offset``; fine steps of 2 or 4 bits map to 880 and 884 (yosys counts).
+    """
+    check_int("place", "width", width, 1)
+    check_int("place", "fine_bits", fine_bits, 0)
+    value, offset = Value.cast(value), Value.cast(offset)
+    if fine_bits >= len(offset):
+        placed = Signal(width, name=name)
+        m.d.comb += placed.eq(value << offset)
+        return placed
+    step = 1 << fine_bits
+    fine = Signal(len(value) + step - 1, name=f"{name}_fine")
+    coarse = Signal(1 << (len(offset) - fine_bits), name=f"{name}_coarse")
+    m.d.comb += [fine.eq(value << offset[:fine_bits]), coarse.eq(1 << offset[fine_bits:])]
+    placed = Signal(width, name=name)
+    m.d.comb += placed.eq(Cat(*(Cat(*(coarse[q] & fine[j - q * step] for q in range(len(coarse))
+                                      if 0 <= j - q * step < len(fine))).any()
+                                for j in range(width))))
+    return placed
 
 
 class Normalize(wiring.Component):

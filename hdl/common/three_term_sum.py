@@ -41,12 +41,27 @@ from .params import check_int
 from .shift import ShiftRightSticky
 
 
-__all__ = ["ThreeTermSum", "negate_if"]
+__all__ = ["ThreeTermSum", "negate_if", "add_or_subtract"]
 
 
 def negate_if(negate, value):
     """``-value`` when ``negate`` else ``value``, as ``(value ^ negate...) + negate`` (one adder, no mux)."""
     return (Cat(value, C(0, 1)) ^ negate.replicate(len(value) + 1)).as_signed() + negate
+
+
+def add_or_subtract(a, b, subtract, width):
+    """``a + b``, or ``a - b`` when ``subtract``, modulo ``2**width`` as a signed value (``a`` as its
+    signedness says, of at most ``width`` bits; ``b`` unsigned and narrower), in one carry chain:
+    ``b``'s ones' complement, and the +1 as a carry entering below the lsb (both operands get
+    ``subtract`` as an extra lowest bit)."""
+    a, b = Value.cast(a), Value.cast(b)
+    if len(a) > width or len(b) >= width:
+        raise ValueError(f"add_or_subtract: width must be at least {max(len(a), len(b) + 1)} (a's {len(a)} bits, "
+                         f"b's {len(b)} + 1), got {width}")
+    fill = a[-1] if a.shape().signed else C(0, 1)
+    wide_a = Cat(a, fill.replicate(width - len(a)))
+    wide_b = Cat(b, C(0, width - len(b))) ^ subtract.replicate(width)
+    return (Cat(subtract, wide_a) + Cat(subtract, wide_b))[1:width + 1].as_signed()
 
 
 class ThreeTermSum(wiring.Component):
