@@ -61,7 +61,8 @@ the products cancelled are worked out a stage early; at ``count``, the
 normalization's limits, its right shift's mask and a stop bit that makes the
 leading-zero count its limited shift (without it the shift is decided step by
 step: ``float_normalize``); at ``placed``, each product's frame
-offset stages early, the product negated before its shift; at ``rounded``,
+offset stages early, the product negated before its shift (in the exact
+frame: not negated, see above); at ``rounded``,
 ``FloatRound``'s carry-select form.  Where a path has
 nothing to split at a cut point (``partial``, ``placed`` and ``aligned`` on
 the three-term path) the register sits beside the next one.
@@ -326,7 +327,8 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
         # With a register after the placement (deep pipelines), or in the exact frame at every depth,
         # each product's offset in the frame is worked out stages early and the product is negated
         # before its shift, a short carry (e5m2 -> fp16 exsdotp at depth 0: 1220 LUT4 against 1257
-        # negated after its shift, 844 against 971 mapped for area).
+        # negated after its shift, 844 against 971 mapped for area), or in the exact frame not
+        # negated at all (below).
         late = k >= 2 and (exact or pipe.registered("placed"))
         # Two products without c in their frame: the frame is anchored at the larger one's exponent
         # and the other is shifted right by the difference, one shifter instead of two, and c's
