@@ -406,8 +406,8 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             # ones' complement with the +1 carried into the sum, so every placement is unsigned
             # (``place``) and no sign is extended across the frame.  e5m2 -> fp16 exsdotp at depth
             # 0 (ECP5-85F): 875 LUT4, 676 mapped for area, against 1022 and 731 with each product
-            # negated before a logarithmic shift and c by ``negate_if``; 956 (731) with the signs
-            # relative but the shifts logarithmic.
+            # negated before a logarithmic shift and c by ``negate_if``; 971 (719) with the signs
+            # relative but the shifts logarithmic, 904 (690) with ``place`` but c by ``negate_if``.
             s_bits = frame_bits(src, k)
             reference = p_sign[0]
             c_vals.update(c_sign=c_vals["c_sign"] ^ reference, s_sign=reference)

@@ -95,8 +95,8 @@ def place(m, value, offset, width, *, fine_bits=3, name="placed"):
     the few fine-shifted bits that can land on it (at most ``ceil((len(value) + 2**fine_bits - 1)
     / 2**fine_bits)``).  Shallower than a logarithmic shifter over the whole field, and smaller
     when the value is short: two 6-bit products placed in the 66-bit frame of the e5m2 -> fp16
-    ``exsdotp`` (ECP5-85F, depth 0): 876 LUT4 in all (686 mapped for area) against 956 (731) with
-    ``value << offset``; fine steps of 2 or 4 bits map to 880 and 884 (yosys counts).
+    ``exsdotp`` (ECP5-85F, depth 0): 875 LUT4 in all (676 mapped for area) against 971 (719) with
+    ``value << offset``; fine steps of 2 or 4 bits: 871 (704) and 873 (692).
     """
     check_int("place", "width", width, 1)
     check_int("place", "fine_bits", fine_bits, 0)
