@@ -4,7 +4,7 @@
     python build.py list
     python build.py verilog UNIT [-p NAME=VALUE ...] [-o DIR] [--force]
     python build.py sim     UNIT [-p ...] [--vectors N] [--seed S] [--waves]
-    python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [-o DIR]
+    python build.py synth   UNIT [-p ...] --target ice40-up5k|ecp5-85f [--no-dsp] [--no-pnr] [-o DIR]
     python build.py synth   --verilog FILE [FILE ...] --top NAME [--clock PORT|none] --target T [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md] [--with SYNTH.json ...]
     python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
@@ -146,21 +146,35 @@ def _check_at_fmax(args):
     return mhz
 
 
+_PNR_TAG = {True: "", False: "-nopnr"}
+
+
+def _check_no_pnr(args):
+    """``--no-pnr``: yosys only (cell counts, no Fmax); nothing that needs nextpnr goes with it."""
+    if not args.no_pnr:
+        return True
+    if args.seeds != 1:
+        raise UsageError("--seeds places and routes with nextpnr; leave it out with --no-pnr")
+    if args.at_fmax is not None:
+        raise UsageError("--at-fmax measures Fmax with nextpnr; leave out --no-pnr")
+    return False
+
+
 def _abc9_tag(abc9_delay):
     """File-name and label suffixes of a run mapped for an abc9 delay target ('' for the default)."""
     return ("", "") if abc9_delay is None else (f"-abc9D{abc9_delay}", f" abc9.D={abc9_delay}")
 
 
-def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=None):
+def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=None, place=True):
     from fpga.synth import synth
     params, verilog, manifest = generate(unit, overrides)
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
     suffix, label = _abc9_tag(abc9_delay)
-    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
+    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}{_PNR_TAG[place]}"
     work.mkdir(parents=True, exist_ok=True)
     result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log,
-                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay)
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place)
     result["unit"] = unit.name
     result["params"] = params
     result["latency"] = json.loads(manifest)["latency"]
@@ -174,13 +188,14 @@ def _check_target(target):
         raise UsageError(f"unknown target '{target}' (known targets: {', '.join(TARGETS)})")
 
 
-def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1, abc9_delay=None):
+def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1, abc9_delay=None,
+                    place=True):
     """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
     from fpga.synth import synth
     suffix, label = _abc9_tag(abc9_delay)
-    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
+    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}{_PNR_TAG[place]}"
     result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock,
-                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay)
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place)
     names = list(texts)
     result.update(unit=top, params={}, latency=None, external=names, clock=clock, ports=ports,
                   label=f"{top} (external: {', '.join(names)}){label}")
@@ -210,6 +225,7 @@ def _synth_json_path(out, name, args):
     suffix, _ = _abc9_tag(args.abc9_delay)
     if args.at_fmax is not None:
         suffix = f"-at{args.at_fmax:g}MHz"
+    suffix += _PNR_TAG[not args.no_pnr]
     path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}{suffix}.synth.json"
     if path.exists() and not args.force and not _ours(path):
         raise UsageError(f"{path} exists and was not written by dlarith; use --force to overwrite it")
@@ -256,6 +272,7 @@ def cmd_synth(args):
     seeds = _check_seeds(args)
     abc9_delay = _check_abc9_delay(args)
     at_fmax = _check_at_fmax(args)
+    place = _check_no_pnr(args)
     if args.verilog:
         from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
         _check_target(args.target)
@@ -274,7 +291,7 @@ def cmd_synth(args):
 
         def run(delay, log=print):
             return _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
-                                   out, log=log, seeds=seeds, abc9_delay=delay)
+                                   out, log=log, seeds=seeds, abc9_delay=delay, place=place)
     else:
         from hdl.registry import get_unit
         unit = get_unit(args.unit)
@@ -287,7 +304,7 @@ def cmd_synth(args):
 
         def run(delay, log=print):
             return _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=log, seeds=seeds,
-                              abc9_delay=delay)
+                              abc9_delay=delay, place=place)
     try:
         if at_fmax is not None:
             result = _search_at_fmax(lambda delay: run(delay, log=lambda *a, **k: None), at_fmax, seeds)
@@ -296,12 +313,14 @@ def cmd_synth(args):
         else:
             result = run(abc9_delay)
             print(format_table([result]))
+            if not place:
+                print("--no-pnr: yosys' cell counts only; no Fmax and no check that the design fits the device")
     except SynthError as exc:
         print(f"build.py synth: error: {exc}", file=sys.stderr)
         return 1
     _write(path, json.dumps(dict(generator=_generator(), **result), indent=2) + "\n", args.force)
     print(f"wrote {path}")
-    return 0 if result.get("fits", True) else 1
+    return 1 if result.get("fits", True) is False else 0
 
 
 def _fmt(value):
@@ -419,6 +438,9 @@ def _load_synth_result(path):
     if (not isinstance(data, dict) or not str(data.get("generator", "")).startswith("dlarith")
             or any(key not in data for key in _SYNTH_KEYS)):
         raise UsageError(f"--with {path}: not a result of `build.py synth` (a NAME-TARGET.synth.json file)")
+    if data.get("placed") is False:
+        raise UsageError(f"--with {path}: synthesized with --no-pnr (no Fmax); the report needs a placed "
+                         "and routed result: run `build.py synth` without --no-pnr")
     row = {key: value for key, value in data.items() if key != "generator"}
     row.setdefault("params", {})
     row.setdefault("latency", None)
@@ -514,6 +536,9 @@ def parser():
                    help="area at this clock: bisect abc9's delay target for the most relaxed one (1000 ps "
                         "grid, up to 100000) whose Fmax (median with --seeds) still reaches MHZ; prints "
                         "every probe, writes the chosen one")
+    p.add_argument("--no-pnr", action="store_true",
+                   help="stop after yosys: the same cell counts in seconds, no Fmax and no fit check "
+                        "(writes NAME-TARGET-nopnr.synth.json)")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")

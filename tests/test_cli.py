@@ -88,6 +88,8 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("synth", "int_dot", "--target", "ecp5-85f", "--at-fmax", "0"), ("--at-fmax", "MHz > 0", "0")),
     (("synth", "int_dot", "--target", "ecp5-85f", "--at-fmax", "50", "--abc9-delay", "1000"),
      ("--at-fmax", "leave out --abc9-delay")),
+    (("synth", "int_dot", "--target", "ecp5-85f", "--no-pnr", "--seeds", "3"), ("--seeds", "leave it out with --no-pnr")),
+    (("synth", "int_dot", "--target", "ecp5-85f", "--no-pnr", "--at-fmax", "50"), ("--at-fmax", "leave out --no-pnr")),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
      ("verilog", "sim", "synth", "accuracy", "depth") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):
@@ -147,6 +149,24 @@ def test_synth_at_fmax_prints_every_probe_and_writes_the_chosen_one_with_the_sea
     assert too_fast.returncode == 1 and "even abc9's best delay reaches only" in too_fast.stderr
     assert "Traceback" not in too_fast.stderr
     assert not (tmp_path / "int_dot-ecp5-85f-at100000MHz.synth.json").exists()
+
+
+@pytest.mark.synth
+def test_synth_no_pnr_gives_the_full_runs_cell_counts_without_fmax_and_the_report_refuses_it(tmp_path):
+    args = ("synth", "int_dot", "-p", "lanes=2", "-p", "width=4", "--target", "ecp5-85f", "-o", str(tmp_path))
+    quick = cli(*args, "--no-pnr")
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert "nextpnr" not in quick.stdout and "--no-pnr: yosys' cell counts only" in quick.stdout
+    nopnr = json.loads((tmp_path / "int_dot-ecp5-85f-nopnr.synth.json").read_text())
+    assert nopnr["placed"] is False and nopnr["fmax_mhz"] is None and nopnr["fits"] is None
+    full = cli(*args)
+    assert full.returncode == 0, full.stdout + full.stderr
+    placed = json.loads((tmp_path / "int_dot-ecp5-85f.synth.json").read_text())
+    assert placed["placed"] is True and placed["fmax_mhz"] > 0
+    for key in ("lut4", "carry", "ff", "dsp_blocks", "bram", "cells"):
+        assert nopnr[key] == placed[key], key
+    assert_one_line_error(cli("report", "--with", str(tmp_path / "int_dot-ecp5-85f-nopnr.synth.json"),
+                              "-o", str(tmp_path / "report")), "--no-pnr", "without --no-pnr")
 
 
 # --- external Verilog cores: build.py synth --verilog FILE ... --top NAME, build.py report --with ---

@@ -380,6 +380,12 @@ def test_extra_seeds_must_not_repeat(tmp_path):
         synth(files, top, ports, "ice40-up5k", workdir=tmp_path, extra_seeds=(2, 2))
 
 
+def test_extra_seeds_need_place_and_route(tmp_path):
+    top, files, ports = mac_core(8)
+    with pytest.raises(ValueError, match=r"extra_seeds \[2\] need place and route \(place=False\)"):
+        synth(files, top, ports, "ice40-up5k", workdir=tmp_path, extra_seeds=(2,), place=False)
+
+
 @pytest.mark.synth
 def test_abc9_delay_target_maps_luts_for_area_and_is_recorded(tmp_path):
     top, files, ports = mac_core(8)
