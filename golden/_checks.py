@@ -3,7 +3,7 @@
 import numpy as np
 
 
-__all__ = ["bit_patterns", "codes"]
+__all__ = ["bit_patterns", "codes", "int_param", "bool_param"]
 
 
 def bit_patterns(name, value, width, *, shape_tail=None):
@@ -14,7 +14,14 @@ def bit_patterns(name, value, width, *, shape_tail=None):
     rejected with a ``TypeError`` / ``ValueError`` that names the argument.
     """
     arr = np.asarray(value)
+    if arr.size == 0 and isinstance(value, (list, tuple)):
+        arr = arr.astype(np.uint64)   # an empty list reads as float64
     if arr.dtype == object:
+        # Python ints beyond int64 make an object array; anything else in one (Fraction,
+        # Decimal, str, bool, float) is not a bit pattern and must not be truncated to one.
+        bad = [v for v in arr.flat if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bad:
+            raise TypeError(f"{name}: expected integer {width}-bit patterns, got {type(bad[0]).__name__} {bad[0]!r}")
         try:
             arr = arr.astype(np.uint64)
         except (OverflowError, TypeError, ValueError):
@@ -37,8 +44,25 @@ def codes(name, value, allowed):
     arr = np.asarray(value)
     if arr.dtype.kind not in "ui" or arr.dtype == np.bool_:
         raise TypeError(f"{name}: expected an integer array of codes, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
     bad = ~np.isin(arr, list(allowed))
     if bad.any():
         raise ValueError(f"{name}: code {int(arr[bad][0])} is not one of {sorted(allowed)}")
-    return arr
+    return arr.astype(np.int64)
+
+
+def int_param(name, value, lo, hi=None):
+    """``value`` as an int after checking it is an integer (not a bool) in ``lo..hi`` (no upper
+    bound when ``hi`` is None); a ``ValueError`` names the parameter and its range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (
+            hi is not None and value > hi):
+        allowed = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return int(value)
+
+
+def bool_param(name, value):
+    """``value`` after checking it is a bool (``True``/``False``, numpy's too): a string such as
+    ``"no"`` is truthy and must not pass for one."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

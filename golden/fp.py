@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import bit_patterns, codes
+from ._checks import bit_patterns, bool_param, codes
 
 
 __all__ = [
@@ -343,6 +343,7 @@ def _round_core(sign, mag, lsb_exp, fmt, rm, saturate=False):
     ``sign`` bool, ``mag`` Python-int object array (>= 0), ``lsb_exp`` int64,
     ``rm`` int64 codes 0..4; all of one shape.  ``mag == 0`` gives the zero of ``sign``.
     """
+    saturate = bool_param("saturate", saturate)
     shape = np.shape(sign)
     sign, rm = np.asarray(sign, dtype=bool).reshape(-1), np.asarray(rm).reshape(-1)
     mag = _obj(mag).reshape(-1)

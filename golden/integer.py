@@ -11,7 +11,7 @@ accumulations can never wrap.
 
 import numpy as np
 
-from ._checks import bit_patterns, codes
+from ._checks import bit_patterns, bool_param, codes, int_param
 
 
 __all__ = ["OP_CLEAR", "OP_MAC", "OP_READ", "OP_RESERVED", "product_range", "accumulator_width",
@@ -22,6 +22,8 @@ OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED = 0, 1, 2, 3
 
 def product_range(width, a_signed, b_signed):
     """Smallest and largest product of two ``width``-bit integers of the given signedness."""
+    width = int_param("width", width, 1, 64)
+    a_signed, b_signed = bool_param("a_signed", a_signed), bool_param("b_signed", b_signed)
     def span(signed):
         return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
     corners = [x * y for x in span(a_signed) for y in span(b_signed)]
@@ -30,6 +32,8 @@ def product_range(width, a_signed, b_signed):
 
 def accumulator_width(lanes, width, a_signed, b_signed, accumulations):
     """Bits an accumulator needs to hold ``accumulations`` V-lane dot products without wrapping."""
+    lanes = int_param("lanes", lanes, 1)
+    accumulations = int_param("accumulations", accumulations, 1)
     lo, hi = product_range(width, a_signed, b_signed)
     lo, hi = lo * lanes * accumulations, hi * lanes * accumulations
     if a_signed or b_signed:
@@ -39,7 +43,8 @@ def accumulator_width(lanes, width, a_signed, b_signed, accumulations):
 
 def to_signed(patterns, width):
     """Interpret ``width``-bit patterns (uint64) as two's-complement int64 values."""
-    patterns = np.asarray(patterns, dtype=np.uint64)
+    width = int_param("width", width, 1, 64)
+    patterns = bit_patterns("patterns", patterns, width)
     if width == 64:
         return patterns.view(np.int64)
     sign = np.uint64(1 << (width - 1))
@@ -55,8 +60,10 @@ def int_dot(op, a, b, *, width, a_signed, b_signed, acc_width):
         operation; it starts at 0 (the unit's reset value) and wraps.
     overflow : (n,) uint64 0/1, high when a MAC since the last CLEAR wrapped.
     """
-    if not 2 <= width <= 16:
-        raise ValueError(f"int_dot: width must be in 2..16, got {width}")
+    width = int_param("int_dot: width", width, 2, 16)
+    a_signed, b_signed = bool_param("int_dot: a_signed", a_signed), bool_param("int_dot: b_signed", b_signed)
+    if isinstance(acc_width, bool) or not isinstance(acc_width, (int, np.integer)):
+        raise ValueError(f"int_dot: acc_width must be an integer, got {acc_width!r}")
     op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED))
     a = bit_patterns("a", a, width)
     b = bit_patterns("b", b, width)
@@ -81,8 +88,15 @@ def accumulate(op, step, *, acc_width, is_signed):
     ``overflow`` is high from a wrapping MAC until the next CLEAR.  Exact as
     long as ``|step| < 2**62`` and ``acc_width <= 62``.
     """
-    op = np.asarray(op, dtype=np.int64)
-    step = np.where(op == OP_MAC, np.asarray(step, dtype=np.int64), 0)
+    acc_width = int_param("accumulate: acc_width", acc_width, 1, 62)
+    is_signed = bool_param("accumulate: is_signed", is_signed)
+    op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED))
+    step = np.asarray(step)
+    if step.dtype.kind not in "ui" or step.dtype == np.bool_:
+        raise TypeError(f"accumulate: step must be an integer array, got dtype {step.dtype}")
+    if step.shape != op.shape:
+        raise ValueError(f"accumulate: step must have op's shape {op.shape}, got {step.shape}")
+    step = np.where(op == OP_MAC, step.astype(np.int64), 0)
     # Sums wrap modulo 2**64, consistent with the final wrap modulo 2**acc_width.
     total = np.cumsum(step.view(np.uint64), dtype=np.uint64)
     idx = np.arange(op.shape[0])

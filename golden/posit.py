@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import bit_patterns
+from ._checks import bit_patterns, bool_param
 
 
 __all__ = [
@@ -477,6 +477,7 @@ def to_int(a, *, n=32, es=2, width=32, signed=True):
     """
     fmt = _fmt(n, es)
     width = _check_int_width(width)
+    signed = bool_param("signed", signed)
     (a,) = _operands(fmt, a=a)
     d = fmt.decode(a)
     fb = fmt.fbits
@@ -502,6 +503,7 @@ def from_int(x, *, n=32, es=2, width=32, signed=True):
     rounded once.  The signed pattern ``1 << (width - 1)`` is the integer NaN and gives NaR."""
     fmt = _fmt(n, es)
     width = _check_int_width(width)
+    signed = bool_param("signed", signed)
     x = bit_patterns("x", x, width)
     neg_ = (x >> _U64(width - 1)).astype(bool) if signed else np.zeros(x.shape, bool)
     mag = np.where(neg_, (~x + _ONE) & _mask(width), x)

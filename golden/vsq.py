@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import bit_patterns, codes
+from ._checks import bit_patterns, bool_param, codes, int_param
 from . import integer
 
 
@@ -55,12 +55,18 @@ def _check_float(name, x):
     if not np.isfinite(x).all():
         bad = x[~np.isfinite(x)][0]
         raise ValueError(f"{name}: NaN or Inf in the input ({bad}); quantize finite values only")
+    big = np.abs(x).max()
+    if big > FLOAT32_MAX:
+        raise ValueError(f"{name}: {big:g} exceeds the float32 range (|x| <= {FLOAT32_MAX:g}); the scales are float32")
     return x.astype(np.float64)
 
 
-def _check_range(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_tensor(name, t):
+    if not isinstance(t, VSQTensor):
+        raise TypeError(f"{name}: expected a VSQTensor (from quantize), got {type(t).__name__}")
 
 
 def _qmax(bits, signed):
@@ -89,10 +95,11 @@ def quantize(x, *, vector=16, bits=4, scale_bits=6, signed=True, granularity="ch
     divide (otherwise that is an error).
     """
     x = _check_float("x", x)
-    _check_range("vector", vector, 1, 4096)
-    _check_range("bits", bits, 2, 8)
+    signed, pad = bool_param("signed", signed), bool_param("pad", pad)
+    int_param("vector", vector, 1, 4096)
+    int_param("bits", bits, 2, 8)
     if scale_bits is not None:
-        _check_range("scale_bits", scale_bits, 1, 8)
+        int_param("scale_bits", scale_bits, 1, 8)
     if granularity not in ("channel", "tensor"):
         raise ValueError(f"granularity must be 'channel' or 'tensor', got {granularity!r}")
     if scale_rounding not in ("round", "ceil"):
@@ -121,6 +128,7 @@ def quantize(x, *, vector=16, bits=4, scale_bits=6, signed=True, granularity="ch
 
 def dequantize(t):
     """The float64 values ``t`` stands for, with the padding removed."""
+    _check_tensor("dequantize", t)
     step = t.scale * t.gamma.astype(np.float64)
     x = (t.q * step[..., None]).reshape(t.q.shape[:-2] + (-1,))
     return x[..., :t.length]
@@ -130,7 +138,8 @@ def quantize_uniform(x, *, bits, granularity="channel", signed=True):
     """Plain max-abs integer quantization with fp32 scales, per channel or per tensor; returns
     the dequantized float64 array (the INT-N baselines VS-Quant is compared with)."""
     x = _check_float("x", x)
-    _check_range("bits", bits, 2, 16)
+    signed = bool_param("signed", signed)
+    int_param("bits", bits, 2, 16)
     if granularity not in ("channel", "tensor"):
         raise ValueError(f"granularity must be 'channel' or 'tensor', got {granularity!r}")
     qmax = _qmax(bits, signed)
@@ -147,6 +156,8 @@ def vsq_matmul(w, x):
     (int64); ``gamma_x * gamma_w`` is applied once per output in float64.
     Both must use integer scales and the same vector length.
     """
+    _check_tensor("vsq_matmul: w", w)
+    _check_tensor("vsq_matmul: x", x)
     if w.vector != x.vector or w.q.shape[-2:] != x.q.shape[-2:] or w.q.ndim != 3 or x.q.ndim != 3:
         raise ValueError(f"vsq_matmul: expected w (out, in) and x (tokens, in) quantized with the same "
                          f"vector length and axis; got {w.q.shape} and {x.q.shape}")
@@ -167,10 +178,10 @@ def vsq_mac(op, a, b, sa, sb, *, width, scale_width, a_signed, b_signed, acc_wid
     ``scale_width``-bit unsigned scales.  MAC adds ``dot(a, b) * sa * sb``.
     Returns ``(result, overflow)`` as ``integer.accumulate`` does.
     """
-    if not 2 <= width <= 8:
-        raise ValueError(f"vsq_mac: width must be in 2..8, got {width}")
-    if not 1 <= scale_width <= 8:
-        raise ValueError(f"vsq_mac: scale_width must be in 1..8, got {scale_width}")
+    width = int_param("vsq_mac: width", width, 2, 8)
+    scale_width = int_param("vsq_mac: scale_width", scale_width, 1, 8)
+    acc_width = int_param("vsq_mac: acc_width", acc_width, 2, 62)
+    a_signed, b_signed = bool_param("vsq_mac: a_signed", a_signed), bool_param("vsq_mac: b_signed", b_signed)
     op = codes("op", op, (0, 1, 2, 3))
     a = bit_patterns("a", a, width)
     b = bit_patterns("b", b, width)
@@ -183,8 +194,6 @@ def vsq_mac(op, a, b, sa, sb, *, width, scale_width, a_signed, b_signed, acc_wid
     av = integer.to_signed(a, width) if a_signed else a.astype(np.int64)
     bv = integer.to_signed(b, width) if b_signed else b.astype(np.int64)
     step = (av * bv).sum(axis=1) * sa * sb
-    if not 2 <= acc_width <= 62:
-        raise ValueError(f"vsq_mac: acc_width must be in 2..62, got {acc_width}")
     return integer.accumulate(op, step, acc_width=acc_width, is_signed=a_signed or b_signed)
 
 

@@ -22,7 +22,7 @@ datapath is ``hdl/fused_dot.py`` with K = 2 (EXVSUM multiplies by 1.0); with
 from amaranth import *
 from amaranth.lib import enum
 
-from .common.params import check_int
+from .common.params import check_float_format, check_int, format_name
 from .common.pipeline import PipelinedUnit
 from .fused_dot import CUT_POINTS, fused_dot
 
@@ -40,11 +40,16 @@ class ExsdotpOp(enum.Enum, shape=3):
 
 
 def check_formats(src, dst):
-    """Raise ``ValueError`` unless ``src -> dst`` is a pair this unit builds."""
+    """Raise ``ValueError`` unless ``src -> dst`` is a pair this unit builds (``TypeError`` unless
+    both are ``golden.fp.FloatFormat``)."""
+    check_float_format("Exsdotp", "src", src)
+    check_float_format("Exsdotp", "dst", dst)
     if dst.flavour != "ieee":
-        raise ValueError(f"Exsdotp: destination {dst!r} must have the ieee flavour (with Inf)")
+        raise ValueError(f"Exsdotp: destination {format_name(dst)} must have the ieee flavour (with Inf)")
     if dst.width != 2 * src.width:
-        raise ValueError(f"Exsdotp: the destination must be twice the source width, got {src!r} -> {dst!r}")
+        raise ValueError(f"Exsdotp: the destination must be twice the source width: src={format_name(src)} "
+                         f"({src.width} bits) needs a {2 * src.width}-bit dst, got dst={format_name(dst)} "
+                         f"({dst.width} bits)")
 
 
 def check_vsum(unit, vsum):

@@ -17,7 +17,7 @@ Latency ``depth + 1`` cycles.
 from amaranth import *
 from amaranth.lib import enum
 
-from .common.params import check_int
+from .common.params import check_float_format, check_int
 from .common.pipeline import PipelinedUnit
 from .fused_dot import CUT_POINTS, fused_dot
 
@@ -37,7 +37,9 @@ class Fma(PipelinedUnit):
     ``src`` (default ``fmt``, at most as wide), ``depth`` 0..12 (the cut points of ``hdl/fused_dot.py``)."""
 
     def __init__(self, *, fmt, src=None, depth=1):
+        check_float_format("Fma", "fmt", fmt)
         src = fmt if src is None else src
+        check_float_format("Fma", "src", src)
         if fmt.flavour != "ieee":
             raise ValueError(f"Fma: fmt must have the ieee flavour (with Inf), got {fmt!r}")
         if src.width > fmt.width:

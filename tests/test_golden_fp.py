@@ -754,6 +754,10 @@ def test_conversions_and_rounding_reject_bad_input():
         encode(0, 1, 0.5, fmt=FP16)
     with pytest.raises(ValueError, match="sign"):
         FP16.zero(2)
+    with pytest.raises(TypeError, match="saturate must be True or False, got 'no'"):
+        convert([0x7C00], src=FP16, dst=fp.E4M3FN, saturate="no")
+    with pytest.raises(TypeError, match="patterns: expected integer 16-bit patterns, got Fraction"):
+        convert(np.array([Fraction(3, 2)], dtype=object), src=FP16, dst=FP32)
 
 
 # -- long sweeps ------------------------------------------------------------------------------------------

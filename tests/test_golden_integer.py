@@ -1,10 +1,11 @@
 """golden.integer against plain Python integer arithmetic (arbitrary precision, element by element)."""
 
+import re
 import numpy as np
 import pytest
 
 from golden import integer
-from golden.integer import int_dot, accumulator_width
+from golden.integer import accumulate, accumulator_width, int_dot, to_signed
 
 
 def reference(op, a, b, width, a_signed, b_signed, acc_width):
@@ -91,5 +92,27 @@ def test_int_dot_rejects_bad_input():
         int_dot(op, a, a[:, :3], **kw)
     with pytest.raises(ValueError, match="acc_width must be in"):
         int_dot(op, a, a, width=4, a_signed=True, b_signed=True, acc_width=5)
-    with pytest.raises(ValueError, match="width must be in 2..16"):
+    with pytest.raises(ValueError, match="width must be an integer in 2..16"):
         int_dot(op, a, a, width=17, a_signed=True, b_signed=True, acc_width=40)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: to_signed([300], 8), ValueError, "does not fit in 8 bits"),
+    (lambda: to_signed([1.5], 8), TypeError, "expected an integer array"),
+    (lambda: to_signed([1], 0), ValueError, "width must be an integer in 1..64, got 0"),
+    (lambda: accumulator_width(16, 8, True, True, -5), ValueError, "accumulations must be an integer >= 1"),
+    (lambda: accumulator_width(0, 8, True, True, 1), ValueError, "lanes must be an integer >= 1"),
+    (lambda: accumulate([1], [5.5], acc_width=8, is_signed=True), TypeError, "step must be an integer array"),
+    (lambda: accumulate([7], [5], acc_width=8, is_signed=True), ValueError, "op: code 7"),
+    (lambda: accumulate([1], [5], acc_width=0, is_signed=True), ValueError, "acc_width must be an integer in 1..62"),
+    (lambda: accumulate([1], [5], acc_width=8, is_signed="no"), TypeError, "is_signed must be True or False"),
+    (lambda: int_dot([1], [[1]], [[1]], width=8.0, a_signed=True, b_signed=True, acc_width=20), ValueError,
+     "width must be an integer in 2..16, got 8.0"),
+    (lambda: int_dot([1], [[1]], [[1]], width=8, a_signed="no", b_signed=True, acc_width=20), TypeError,
+     "a_signed must be True or False, got 'no'"),
+    (lambda: int_dot([1], [[1]], [[1]], width=8, a_signed=True, b_signed=True, acc_width=20.5), ValueError,
+     "acc_width must be an integer, got 20.5"),
+])
+def test_integer_helpers_reject_bad_arguments(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

@@ -1045,6 +1045,13 @@ def test_bad_operands_are_rejected_with_clear_messages():
         P.convert([0], out_n=8, out_es=7)
     with pytest.raises(ValueError, match="x: pattern 0x100000000 does not fit in 32 bits"):
         P.from_int([1 << 32], width=32)
+    with pytest.raises(TypeError, match=r"a: expected integer 8-bit patterns, got Fraction Fraction\(1, 2\)"):
+        P.add([Fraction(1, 2)], [0x40], n=8)
+    with pytest.raises(TypeError, match="a: expected integer 8-bit patterns, got bool True"):
+        P.add(np.array([True, 3], dtype=object), [0, 0], n=8)
+    with pytest.raises(TypeError, match="signed must be True or False, got 'no'"):
+        P.to_int([0x40], n=8, signed="no")
+    assert P.add([], [], n=8).size == 0
 
 
 # ---------------------------------------------------------------------------------------------

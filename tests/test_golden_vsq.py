@@ -140,3 +140,19 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(ValueError, match="does not fit in 6 bits"):
         vsq.vsq_mac([1], np.zeros((1, 4), np.uint64), np.zeros((1, 4), np.uint64), [64], [1],
                     width=4, scale_width=6, a_signed=True, b_signed=True, acc_width=30)
+    with pytest.raises(ValueError, match=r"x: 1e\+300 exceeds the float32 range"):
+        vsq.quantize(np.full((1, 16), 1e300))
+    for flag in ("signed", "pad"):
+        with pytest.raises(TypeError, match=f"{flag} must be True or False, got 'no'"):
+            vsq.quantize(x, **{flag: "no"})
+    with pytest.raises(TypeError, match="dequantize: expected a VSQTensor"):
+        vsq.dequantize(x)
+    with pytest.raises(TypeError, match="vsq_matmul: w: expected a VSQTensor"):
+        vsq.vsq_matmul(x, x)
+    zeros = np.zeros((1, 4), np.uint64)
+    with pytest.raises(ValueError, match=r"vsq_mac: width must be an integer in 2..8, got 4.0"):
+        vsq.vsq_mac([1], zeros, zeros, [1], [1], width=4.0, scale_width=6, a_signed=True, b_signed=True,
+                    acc_width=30)
+    with pytest.raises(TypeError, match="vsq_mac: b_signed must be True or False"):
+        vsq.vsq_mac([1], zeros, zeros, [1], [1], width=4, scale_width=6, a_signed=True, b_signed="no",
+                    acc_width=30)

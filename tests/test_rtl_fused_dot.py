@@ -245,6 +245,20 @@ def test_bad_parameters_name_themselves(name, overrides, message):
         get_unit(name).resolve(overrides)
 
 
+def test_components_take_float_formats_not_their_names():
+    from hdl.exsdotp import Exsdotp
+    from hdl.fma import Fma
+    with pytest.raises(TypeError, match=r"Fma: fmt must be a golden.fp.FloatFormat \(e.g. golden.fp.FP16\), got 'fp32'"):
+        Fma(fmt="fp32")
+    with pytest.raises(TypeError, match="Fma: src must be a golden.fp.FloatFormat"):
+        Fma(fmt=fp.FP32, src="fp16")
+    with pytest.raises(TypeError, match="Exsdotp: src must be a golden.fp.FloatFormat, got 'e5m2'".replace(
+            ", got", r" \(e.g. golden.fp.FP16\), got")):
+        Exsdotp(src="e5m2", dst=fp.FP16)
+    with pytest.raises(ValueError, match=r"src=fp16 \(16 bits\) needs a 32-bit dst, got dst=fp16 \(16 bits\)"):
+        Exsdotp(src=fp.FP16, dst=fp.FP16)
+
+
 @pytest.mark.parametrize("vsum", [False, True])
 def test_ops_not_built_give_the_canonical_nan_with_nv(vsum, seed):
     """Codes 6 and 7 always, VSUM/VSUMN (4, 5) without vsum: canonical NaN and NV whatever the operands."""

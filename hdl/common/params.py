@@ -1,6 +1,6 @@
 """Parameter checks for component constructors: a ``ValueError`` naming the parameter and its range."""
 
-__all__ = ["check_int", "check_bool"]
+__all__ = ["check_int", "check_bool", "check_float_format", "format_name"]
 
 
 def check_int(owner, name, value, lo, hi=None):
@@ -13,3 +13,16 @@ def check_int(owner, name, value, lo, hi=None):
 def check_bool(owner, name, value):
     if not isinstance(value, bool):
         raise ValueError(f"{owner}: {name} must be a bool, got {value!r}")
+
+
+def check_float_format(owner, name, value):
+    """A ``golden.fp.FloatFormat`` (``TypeError`` otherwise: a name such as 'fp16' is the CLI's
+    spelling; the API takes ``golden.fp.FP16``)."""
+    from golden.fp import FloatFormat
+    if not isinstance(value, FloatFormat):
+        raise TypeError(f"{owner}: {name} must be a golden.fp.FloatFormat (e.g. golden.fp.FP16), got {value!r}")
+
+
+def format_name(fmt):
+    """A float format's short name for messages: ``fp16``, or the geometry of an unnamed one."""
+    return fmt.name.lower() if fmt.name else f"e{fmt.exp_bits}m{fmt.man_bits}"
