@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import bit_patterns, bool_param, codes
+from ._checks import bit_patterns, bool_param, codes, int_param
 
 
 __all__ = [
@@ -92,9 +92,7 @@ _U64 = np.uint64
 
 
 def _check_int(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"FloatFormat: {name} must be an integer in {lo}..{hi}, got {value!r}")
-    return int(value)
+    return int_param(f"FloatFormat: {name}", value, lo, hi)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import bit_patterns, bool_param
+from ._checks import bit_patterns, bool_param, int_param
 
 
 __all__ = [
@@ -106,10 +106,7 @@ def _bit_length(x):
 
 
 def _check_format(n, es, names=("n", "es")):
-    for name, value, (lo, hi) in ((names[0], n, N_RANGE), (names[1], es, ES_RANGE)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-            raise ValueError(f"posit: {name} must be an integer in {lo}..{hi}, got {value!r}")
-    return int(n), int(es)
+    return (int_param(f"posit: {names[0]}", n, *N_RANGE), int_param(f"posit: {names[1]}", es, *ES_RANGE))
 
 
 class Decoded(NamedTuple):
@@ -463,9 +460,7 @@ def maximum(a, b, *, n=32, es=2, propagate_nar=False):
 # -- conversions ------------------------------------------------------------------------------
 
 def _check_int_width(width):
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or not 2 <= width <= 64:
-        raise ValueError(f"posit: width must be an integer in 2..64, got {width!r}")
-    return int(width)
+    return int_param("posit: width", width, 2, 64)
 
 
 def to_int(a, *, n=32, es=2, width=32, signed=True):
