@@ -9,6 +9,8 @@
     python build.py report  [-o DIR] [--force] [--readme README.md] [--with SYNTH.json ...]
     python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
     python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp, posit-gemm)
+    python build.py flash   UNIT [-p ...] --board icebreaker|ulx3s-85f [--port PORT] [--bitstream-only]
+    python build.py flash   UNIT [-p ...] --simulate    (the board harness in the simulator, no board)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
 Mistakes (unknown unit, parameter or target, out-of-range value, an output
@@ -529,6 +531,111 @@ def cmd_accuracy(args):
         print(f"updated the accuracy table in {args.readme}")
 
 
+MAX_BOARD_VECTORS = 10 ** 6
+
+
+def _board(name):
+    from fpga.board import BOARDS
+    if name not in BOARDS:
+        raise UsageError(f"unknown board '{name}' (known boards: {', '.join(BOARDS)})")
+    return BOARDS[name]
+
+
+def _check_flash_args(args):
+    if args.simulate:
+        for flag, given in (("--board", args.board), ("--port", args.port), ("--bitstream-only", args.bitstream_only),
+                            ("--no-program", args.no_program), ("--write-flash", args.write_flash),
+                            ("-o", args.output)):
+            if given:
+                raise UsageError(f"--simulate runs the harness in the simulator: {flag} does not go with it")
+    elif not args.board:
+        raise UsageError("give --board (icebreaker, ulx3s-85f) or --simulate")
+    if args.bitstream_only and (args.port or args.no_program or args.write_flash):
+        raise UsageError("--bitstream-only stops after the bitstream: --port, --no-program and --write-flash "
+                         "do not go with it")
+    if args.no_program and not args.port:
+        raise UsageError("--no-program tests a board programmed earlier: give its --port")
+    if args.no_program and args.write_flash:
+        raise UsageError("--no-program and --write-flash contradict each other")
+    if args.vectors is not None and not 1 <= args.vectors <= MAX_BOARD_VECTORS:
+        raise UsageError(f"--vectors must be in 1..{MAX_BOARD_VECTORS}, got {args.vectors}")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise UsageError(f"--seed must be an integer in 0..2**63-1, got {args.seed}")
+    from fpga.board import CLOCK_DIVIDES
+    if args.clock_divide not in CLOCK_DIVIDES:
+        raise UsageError(f"--clock-divide must be one of {', '.join(map(str, CLOCK_DIVIDES))}, got {args.clock_divide}")
+    if args.simulate and args.clock_divide != 1:
+        raise UsageError("--simulate runs the harness in the simulator: --clock-divide does not go with it")
+    if not 300 <= args.baud <= 3_000_000:
+        raise UsageError(f"--baud must be in 300..3000000, got {args.baud}")
+
+
+def cmd_flash(args):
+    import os
+    from hdl.generate import ports_of
+    from hdl.registry import get_unit
+    from fpga.board import BoardError, build_bitstream, program
+    from fpga.host import SerialLink, board_vectors, check_responses, exchange_all, simulate_board
+    _check_flash_args(args)
+    unit = get_unit(args.unit)
+    params = unit.resolve(_params(args))
+    seed = int.from_bytes(os.urandom(4), "little") if args.seed is None else args.seed
+    if args.simulate:
+        component = unit.build(params)
+        params = unit.effective(params, component)
+        ports = ports_of(component)
+        vectors = board_vectors(unit, params, ports, args.vectors or 200, seed)
+        t0 = time.perf_counter()
+        responses = simulate_board(component, ports, vectors.requests)
+        result = check_responses(unit, params, vectors, responses, time.perf_counter() - t0)
+        print(result.summary().replace("on the board harness", "on the board harness (Amaranth simulator)"))
+        return 0 if result.ok else 1
+    board = _board(args.board)
+    tag = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in params.items() if v is not None), board.name])
+    out = Path(args.output) if args.output else Path("build/flash") / tag
+    info_path = out / f"{unit.name}-{board.name}.board.json"
+    try:
+        if not args.no_program:
+            out = _out_dir(out)
+            _check_writable(info_path, args.force)
+            if not args.force and not info_path.exists() and any(out.iterdir()):
+                raise UsageError(f"{out} holds files dlarith did not write; use an empty directory or --force")
+            # Written first, so a failed build's directory is still known as ours on the next try.
+            info_path.write_text(json.dumps({"generator": _generator(), "unit": unit.name, "board": board.name,
+                                             "status": "building"}, indent=2) + "\n")
+            info = build_bitstream(unit, params, board, out, baud=args.baud, clock_divide=args.clock_divide)
+            info_path.write_text(json.dumps(info, indent=2) + "\n")
+            fmax = info["fmax_mhz"]
+            print(f"wrote {out / info['bitstream']} and {info_path}: {unit.name} behind a {args.baud} baud "
+                  f"UART at {info['clock_mhz']:g} MHz (nextpnr Fmax {fmax:.1f} MHz), requests of "
+                  f"{info['request_bytes']} bytes, responses of {info['response_bytes']}")
+            if args.bitstream_only:
+                return 0
+            program(out / info["bitstream"], board, flash=args.write_flash)
+        if not args.port:
+            print("programmed; to check it over its UART, rerun with --no-program --port PORT")
+            return 0
+        component = unit.build(params)
+        params = unit.effective(params, component)
+        ports = ports_of(component)
+        vectors = board_vectors(unit, params, ports, args.vectors or 10_000, seed)
+        try:
+            link = SerialLink(args.port, args.baud)
+        except Exception as exc:   # pyserial's SerialException and OSError alike
+            raise BoardError(f"cannot open {args.port}: {exc}") from None
+        try:
+            t0 = time.perf_counter()
+            responses = exchange_all(link, vectors.requests, len(vectors.expected[0]))
+            result = check_responses(unit, params, vectors, responses, time.perf_counter() - t0)
+        finally:
+            link.close()
+        print(result.summary())
+        return 0 if result.ok else 1
+    except BoardError as exc:
+        print(f"build.py flash: {exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_all(args):
     from hdl.registry import all_units
     out = _out_dir(args.output)
@@ -617,6 +724,27 @@ def parser():
     p.add_argument("-o", "--output", default=None, metavar="DIR", help="output directory (default: reports/accuracy/STUDY)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked accuracy section of FILE (README.md)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
+    p = unit_verb("flash", "the unit behind a UART on a board: bitstream, programming, a host-side check")
+    p.add_argument("--board", metavar="BOARD", help="icebreaker (iCE40 UP5K) or ulx3s-85f (ECP5-85F)")
+    p.add_argument("--baud", type=int, default=115200, metavar="B", help="UART baud rate (default 115200)")
+    p.add_argument("--clock-divide", type=int, default=1, metavar="K",
+                   help="run the design at the board clock / K (1, 2, 4, 8, 16; default 1), for a unit too "
+                        "slow for the board clock")
+    p.add_argument("--bitstream-only", action="store_true", help="build the bitstream, do not program")
+    p.add_argument("--write-flash", action="store_true",
+                   help="program the board's configuration flash (kept over power cycles), not its SRAM")
+    p.add_argument("--port", metavar="PORT", help="after programming, check the unit over this serial port "
+                   "(e.g. /dev/ttyUSB1) against the golden model")
+    p.add_argument("--no-program", action="store_true", help="skip the build and programming: check a board "
+                   "programmed earlier (with --port)")
+    p.add_argument("--simulate", action="store_true", help="no board: run the same requests through the "
+                   "harness in the Amaranth simulator, bit by bit on its UART line")
+    p.add_argument("--vectors", type=int, default=None, metavar="N",
+                   help="vectors to check (default 10000 on a board, 200 simulated)")
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: fresh, printed)")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="bitstream directory (default: build/flash/UNIT-PARAMS-BOARD)")
+    p.add_argument("--force", action="store_true", help="build in a directory holding files not written by dlarith")
     p = sub.add_parser("all", help="the main job: Verilog + manifest for every unit, then the report")
     p.add_argument("-o", "--output", default="build", metavar="DIR", help="output directory (default: build)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
@@ -628,7 +756,7 @@ def main(argv=None):
     from hdl.registry import RegistryError
     try:
         handler = {"list": cmd_list, "verilog": cmd_verilog, "sim": cmd_sim, "synth": cmd_synth,
-                   "report": cmd_report, "depth": cmd_depth, "accuracy": cmd_accuracy, "all": cmd_all}[args.verb]
+                   "report": cmd_report, "depth": cmd_depth, "accuracy": cmd_accuracy, "all": cmd_all, "flash": cmd_flash}[args.verb]
         return handler(args) or 0
     except (UsageError, RegistryError) as exc:
         print(f"build.py {args.verb}: error: {exc}", file=sys.stderr)
