@@ -17,13 +17,11 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from sim.harness import HANDSHAKE
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
 
 
-__all__ = ["HANDSHAKE", "data_ports", "frame_bytes", "UARTHarness"]
-
-
-HANDSHAKE = ("clk", "rst", "in_valid", "in_ready", "out_valid", "out_ready")
+__all__ = ["data_ports", "frame_bytes", "UARTHarness"]
 
 
 def data_ports(ports):
