@@ -7,21 +7,27 @@ bytes, least significant byte first.  When the last byte of a request has
 arrived the harness holds ``in_valid`` until the unit takes the operands,
 holds ``out_ready`` until its ``out_valid``, and sends back the *response*:
 every data output port (other than ``in_ready`` and ``out_valid``), packed
-the same way.  Bytes that arrive while a request is in the unit are dropped;
-a request left incomplete for ``timeout`` byte times is dropped too, so the
-host can resynchronize by pausing.  The unit's state (an accumulator, the
+the same way.  Received bytes wait in a ``REQUEST_BUFFER``-byte FIFO, so a
+host may send as many requests at once as fit in it and then read their
+responses, in order (bytes beyond a full FIFO are lost); a request left
+incomplete for ``timeout`` byte times with nothing more arriving is
+dropped, so the host can resynchronize by pausing.  The unit's state (an accumulator, the
 quire) lives from one request to the next, as in simulation.
 """
 
 from amaranth import *
 from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from sim.harness import HANDSHAKE
 from .uart import UARTReceiver, UARTTransmitter, check_divisor
 
 
-__all__ = ["data_ports", "frame_bytes", "UARTHarness"]
+__all__ = ["REQUEST_BUFFER", "data_ports", "frame_bytes", "UARTHarness"]
+
+
+REQUEST_BUFFER = 512
 
 
 def data_ports(ports):
@@ -82,12 +88,16 @@ class UARTHarness(wiring.Component):
             offset += 8 * ((width + 7) // 8)
         m.d.comb += tx.bytes.payload.eq(response[:8])
 
+        m.submodules.queue = queue = SyncFIFOBuffered(width=8, depth=REQUEST_BUFFER)
+        m.d.comb += [queue.w_data.eq(rx.bytes.payload), queue.w_en.eq(rx.bytes.valid)]
+
         with m.FSM(name="harness"):
             with m.State("RECEIVE"):
                 with m.If(received == request_len):
                     m.next = "ISSUE"
-                with m.Elif(rx.bytes.valid):
-                    m.d.sync += [request.eq(Cat(request[8:], rx.bytes.payload)), received.eq(received + 1),
+                with m.Elif(queue.r_rdy):
+                    m.d.comb += queue.r_en.eq(1)
+                    m.d.sync += [request.eq(Cat(request[8:], queue.r_data)), received.eq(received + 1),
                                  idle.eq(0)]
                 with m.Elif((received != 0) & (idle == self.timeout * 10 * self.divisor)):
                     m.d.sync += [received.eq(0), idle.eq(0)]
@@ -105,11 +115,11 @@ class UARTHarness(wiring.Component):
                                  sent.eq(0)]
                     m.next = "SEND"
             with m.State("SEND"):
-                m.d.comb += tx.bytes.valid.eq(sent != response_len)
-                with m.If(tx.bytes.ready & (sent != response_len)):
+                m.d.comb += tx.bytes.valid.eq(1)
+                with m.If(tx.bytes.ready):
                     m.d.sync += [response.eq(response >> 8), sent.eq(sent + 1)]
-                with m.If(tx.bytes.ready & (sent == response_len)):
-                    m.d.comb += self.done.eq(1)
-                    m.d.sync += [received.eq(0), idle.eq(0)]
-                    m.next = "RECEIVE"
+                    with m.If(sent == response_len - 1):
+                        m.d.comb += self.done.eq(1)
+                        m.d.sync += [received.eq(0), idle.eq(0)]
+                        m.next = "RECEIVE"
         return m

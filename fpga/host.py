@@ -8,17 +8,21 @@ in the Amaranth simulator through ``simulate_board``, so the flashed design is
 the tested design.
 """
 
-import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .harness import UARTHarness, data_ports, frame_bytes
+from .harness import REQUEST_BUFFER, UARTHarness, data_ports, frame_bytes
 
 
 __all__ = ["pack_fields", "unpack_fields", "BoardVectors", "board_vectors", "check_responses", "BoardTestResult",
-           "SerialLink", "exchange_all", "simulate_board"]
+           "batch_size", "SerialLink", "exchange_all", "simulate_board"]
+
+
+def batch_size(request_bytes):
+    """Requests the host may send before reading their responses: as many as the harness' FIFO holds."""
+    return max(1, REQUEST_BUFFER // request_bytes)
 
 
 def pack_fields(values, fields):
@@ -119,9 +123,9 @@ def check_responses(unit, params, vectors, responses, seconds):
 
 
 class SerialLink:
-    """The harness on a serial port (pyserial): ``exchange(request, n)`` writes a request and
-    reads the ``n``-byte response.  ``port`` is a device (``/dev/ttyUSB1``, ``COM3``) or a
-    pyserial URL (``rfc2217://host:port`` or ``socket://host:port`` for a board on another machine)."""
+    """The harness on a serial port (pyserial): ``exchange(data, n)`` writes requests and reads
+    ``n`` response bytes.  ``port`` is a device (``/dev/ttyUSB1``, ``COM3``) or a pyserial URL
+    (``rfc2217://host:port`` or ``socket://host:port`` for a board on another machine)."""
 
     def __init__(self, port, baud, *, timeout=2.0):
         import serial
@@ -130,64 +134,75 @@ class SerialLink:
         time.sleep(0.2)
         self.port.reset_input_buffer()
 
-    def exchange(self, request, response_bytes):
-        self.port.write(request)
-        data = self.port.read(response_bytes)
-        return data if len(data) == response_bytes else None
+    def exchange(self, data, response_bytes):
+        self.port.write(data)
+        return self.port.read(response_bytes)
 
     def close(self):
         self.port.close()
 
 
 def exchange_all(link, requests, response_bytes):
-    """Responses to ``requests``, one at a time; stops at the first missing one."""
-    responses = []
-    for request in requests:
-        response = link.exchange(request, response_bytes)
-        responses.append(response)
-        if response is None:
+    """Responses to ``requests``, sent ``batch_size`` at a time; after a batch whose responses did
+    not all come back, the missing ones are ``None`` and nothing more is sent."""
+    responses, batch = [], batch_size(len(requests[0])) if requests else 1
+    for start in range(0, len(requests), batch):
+        chunk = requests[start:start + batch]
+        data = link.exchange(b"".join(chunk), response_bytes * len(chunk))
+        whole = len(data) // response_bytes
+        responses += [bytes(data[i * response_bytes:(i + 1) * response_bytes]) for i in range(whole)]
+        if whole < len(chunk):
+            responses.append(None)
             break
     return responses
 
 
 def simulate_board(component, ports, requests, *, divisor=4):
     """Run ``requests`` through ``UARTHarness(component)`` in the Amaranth simulator, bit by bit
-    on its ``rx`` line, and return the bytes read off ``tx`` for each."""
+    on its ``rx`` line, ``batch_size`` at a time as ``exchange_all`` sends them, and return the
+    response bytes read off ``tx`` for each (``None`` from the first one missing)."""
     from amaranth.sim import Simulator
     harness = UARTHarness(component, ports, divisor=divisor)
     _, output_fields = data_ports(ports)
     response_bytes = frame_bytes(output_fields)
-    responses = []
+    received = bytearray()
+    batch = batch_size(len(requests[0])) if requests else 1
+    finished = []
 
     async def host(ctx):
         ctx.set(harness.rx, 1)
         await ctx.tick().repeat(4 * divisor)
-        for request in requests:
-            for byte in request:
+        for start in range(0, len(requests), batch):
+            for byte in b"".join(requests[start:start + batch]):
                 for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
                     ctx.set(harness.rx, bit)
                     await ctx.tick().repeat(divisor)
-            response = bytearray()
-            limit = 10 * divisor * (response_bytes + 2) + 10_000
+            want = min(len(requests), start + batch) * response_bytes
             waited = 0
-            while len(response) < response_bytes and waited < limit:
-                if ctx.get(harness.tx) == 0:          # a start bit: sample each bit in its middle
-                    await ctx.tick().repeat(divisor // 2)
-                    byte = 0
-                    for i in range(8):
-                        await ctx.tick().repeat(divisor)
-                        byte |= ctx.get(harness.tx) << i
+            while len(received) < want and waited < 10 * divisor * response_bytes * (batch + 2) + 10_000:
+                await ctx.tick()
+                waited += 1
+            if len(received) < want:
+                break
+        finished.append(True)
+
+    async def line(ctx):
+        while True:
+            await ctx.tick()
+            if ctx.get(harness.tx) == 0:              # a start bit: sample each bit in its middle
+                await ctx.tick().repeat(divisor // 2)
+                byte = 0
+                for i in range(8):
                     await ctx.tick().repeat(divisor)
-                    response.append(byte)
-                else:
-                    await ctx.tick()
-                    waited += 1
-            responses.append(bytes(response) if len(response) == response_bytes else None)
-            if responses[-1] is None:
-                return
+                    byte |= ctx.get(harness.tx) << i
+                await ctx.tick().repeat(divisor)
+                received.append(byte)
 
     sim = Simulator(harness)
     sim.add_clock(1e-6)
     sim.add_testbench(host)
+    sim.add_testbench(line, background=True)
     sim.run()
-    return responses
+    whole = len(received) // response_bytes
+    responses = [bytes(received[i * response_bytes:(i + 1) * response_bytes]) for i in range(whole)]
+    return responses + ([None] if whole < len(requests) else [])

@@ -357,3 +357,24 @@ def test_bitstream_with_a_divided_clock_is_checked_against_that_clock(tmp_path):
 def test_flash_refuses_a_clock_divide_that_is_not_a_small_power_of_two():
     _assert_one_line_error(cli("flash", "posit_add", "--board", "icebreaker", "--clock-divide", "3"),
                            "--clock-divide must be one of 1, 2, 4, 8, 16, got 3")
+
+
+def test_host_sends_requests_in_batches_that_fit_the_harness_buffer(monkeypatch):
+    import fpga.host
+    monkeypatch.setattr(fpga.host, "REQUEST_BUFFER", 16)      # 5 three-byte requests per batch
+    assert fpga.host.batch_size(3) == 5 and fpga.host.batch_size(40) == 1
+    unit, params, component, ports = built("posit_add", {"N": "8", "depth": "2"})
+    vectors = board_vectors(unit, params, ports, 23, 4)
+    responses = simulate_board(component, ports, vectors.requests)
+    assert check_responses(unit, params, vectors, responses, 1.0).ok
+
+    sent = []
+
+    class ShortLink:                  # answers the first batch, then loses a byte
+        def exchange(self, data, n):
+            sent.append(len(data))
+            done = 5 * (len(sent) - 1)
+            return b"".join(vectors.expected[done:done + n])[:n - (len(sent) > 1)]
+
+    got = fpga.host.exchange_all(ShortLink(), vectors.requests, 1)
+    assert sent == [15, 15] and got[:9] == vectors.expected[:9] and got[9] is None and len(got) == 10
