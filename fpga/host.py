@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.runner import pack_port
 from .harness import REQUEST_BUFFER, UARTHarness, data_ports, frame_bytes
+from .uart import uart_frame
 
 
 __all__ = ["pack_fields", "unpack_fields", "BoardVectors", "board_vectors", "check_responses", "BoardTestResult",
@@ -48,16 +50,6 @@ def unpack_fields(data, fields):
     return values
 
 
-def _port_ints(array, width):
-    """One int per vector for a (n,) or (n, lanes) array packed into a ``width``-bit port."""
-    array = np.asarray(array)
-    if array.ndim == 1:
-        array = array[:, None]
-    lane_width = width // array.shape[1]
-    mask = (1 << lane_width) - 1
-    return [sum((int(v) & mask) << (j * lane_width) for j, v in enumerate(row)) for row in array.tolist()]
-
-
 @dataclass
 class BoardVectors:
     """Request and expected response bytes, with the inputs they came from (for mismatch reports)."""
@@ -74,9 +66,9 @@ def board_vectors(unit, params, ports, vectors, seed):
     rng = np.random.default_rng(seed)
     inputs = unit.vectors(params, vectors, rng)
     golden = unit.golden(params, inputs)
-    columns = {name: _port_ints(inputs[name], width) for name, width in inputs_fields}
-    outputs = {name: _port_ints(golden[name], width) for name, width in output_fields}
-    n = len(next(iter(columns.values())))
+    n = len(np.asarray(next(iter(inputs.values()))))
+    columns = {name: pack_port(inputs[name], width, 1, n) for name, width in inputs_fields}
+    outputs = {name: pack_port(golden[name], width, 1, n) for name, width in output_fields}
     requests = [pack_fields({name: columns[name][i] for name, _ in inputs_fields}, inputs_fields) for i in range(n)]
     expected = [pack_fields({name: outputs[name][i] for name, _ in output_fields}, output_fields) for i in range(n)]
     return BoardVectors(inputs, requests, expected, output_fields, seed)
@@ -174,7 +166,7 @@ def simulate_board(component, ports, requests, *, divisor=4):
         await ctx.tick().repeat(4 * divisor)
         for start in range(0, len(requests), batch):
             for byte in b"".join(requests[start:start + batch]):
-                for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                for bit in uart_frame(byte):
                     ctx.set(harness.rx, bit)
                     await ctx.tick().repeat(divisor)
             want = min(len(requests), start + batch) * response_bytes

@@ -12,10 +12,15 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["UARTReceiver", "UARTTransmitter", "MIN_DIVISOR", "check_divisor"]
+__all__ = ["UARTReceiver", "UARTTransmitter", "MIN_DIVISOR", "check_divisor", "uart_frame"]
 
 
 MIN_DIVISOR = 4
+
+
+def uart_frame(byte, stop=1):
+    """The line levels of one 8N1 frame of ``byte``: start bit, data LSB first, stop bit."""
+    return [0] + [(byte >> i) & 1 for i in range(8)] + [stop]
 
 
 def check_divisor(owner, divisor):

@@ -68,7 +68,7 @@ class SimResult:
         return "\n".join(lines)
 
 
-def _pack(array, port_width, copies, rows):
+def pack_port(array, port_width, copies, rows):
     """Pack a (n,) or (n, lanes) array into per-cycle ints for a ``copies``-wide port."""
     array = np.asarray(array, dtype=np.uint64)
     if array.ndim == 1:
@@ -86,7 +86,7 @@ def _pack(array, port_width, copies, rows):
 
 
 def _unpack(words, port_width, copies):
-    """Inverse of ``_pack`` for a 1-lane output port: (copies * rows,) uint64, copy-major."""
+    """Inverse of ``pack_port`` for a 1-lane output port: (copies * rows,) uint64, copy-major."""
     mask = (1 << port_width) - 1
     out = np.empty((copies, len(words)), dtype=np.uint64)
     for k in range(copies):
@@ -182,7 +182,7 @@ def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=No
             "count": rows, "latency": component.latency, "seed": seed,
             "hold": max(getattr(component, "extra_cycles", {}).values(), default=0),
             "p_gap": p_gap, "p_stall": p_stall,
-            "inputs": {name: _pack(inputs[name], p["width"], copies, rows) for name, p in in_ports.items()},
+            "inputs": {name: pack_port(inputs[name], p["width"], copies, rows) for name, p in in_ports.items()},
             "outputs": list(out_ports),
         }, f)
     if result_path.exists():

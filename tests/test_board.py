@@ -16,7 +16,7 @@ from amaranth.sim import Simulator
 from fpga.board import BOARDS, BoardError, build_bitstream, program
 from fpga.harness import UARTHarness, data_ports, frame_bytes
 from fpga.host import (board_vectors, check_responses, pack_fields, simulate_board, unpack_fields)
-from fpga.uart import UARTReceiver, UARTTransmitter
+from fpga.uart import UARTReceiver, UARTTransmitter, uart_frame
 from hdl.generate import ports_of
 from hdl.registry import get_unit
 
@@ -82,7 +82,7 @@ def test_uart_receiver_drops_a_frame_whose_stop_bit_is_zero():
         ctx.set(rx.rx, 1)
         await ctx.tick().repeat(3 * divisor)
         for byte, stop in ((0x3C, 0), (0xA7, 1)):
-            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [stop]:
+            for bit in uart_frame(byte, stop):
                 ctx.set(rx.rx, bit)
                 await ctx.tick().repeat(divisor)
             ctx.set(rx.rx, 1)
@@ -148,7 +148,7 @@ def test_harness_drops_an_incomplete_request_after_its_timeout():
 
     async def host(ctx):
         async def send(byte):
-            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            for bit in uart_frame(byte):
                 ctx.set(harness.rx, bit)
                 await ctx.tick().repeat(divisor)
         ctx.set(harness.rx, 1)
