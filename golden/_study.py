@@ -3,7 +3,32 @@
 import json
 
 
-__all__ = ["log_axes", "save_figure", "write_study"]
+__all__ = ["check_names", "check_sizes", "log_axes", "save_figure", "write_study"]
+
+
+def check_names(what, names, known):
+    """``names`` as a tuple after checking it is a non-empty sequence of keys of ``known``; a
+    ``ValueError`` names the first unknown one and lists the known ones."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if not names:
+        raise ValueError(f"{what}: give at least one of {', '.join(known)}")
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{what}: unknown {name!r} (known: {', '.join(known)})")
+    return names
+
+
+def check_sizes(what, sizes, *, multiple=1):
+    """``sizes`` as a tuple after checking it is a non-empty sequence of positive integers, each a
+    multiple of ``multiple``."""
+    sizes = tuple(sizes) if hasattr(sizes, "__iter__") else (sizes,)
+    if not sizes:
+        raise ValueError(f"{what}: give at least one")
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or size < multiple or size % multiple:
+            rule = "a positive integer" if multiple == 1 else f"a positive multiple of {multiple}"
+            raise ValueError(f"{what}: each must be {rule}, got {size!r}")
+    return sizes
 
 
 def log_axes(ax, xlabel, ylabel=None, xticks=None):

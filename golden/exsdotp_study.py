@@ -31,7 +31,8 @@ import zlib
 import numpy as np
 
 from . import fp
-from ._study import log_axes, save_figure, write_study
+from ._checks import int_param
+from ._study import check_names, check_sizes, log_axes, save_figure, write_study
 
 
 __all__ = ["PAIRS", "LENGTHS", "DISTRIBUTIONS", "TRIALS", "SEED", "OUTPUTS",
@@ -154,6 +155,11 @@ def run(log=print, *, pairs=tuple(PAIRS), lengths=LENGTHS, distributions=tuple(D
     """Measure both chains for every distribution x pair x length; returns a JSON-able dict.
     Each cell draws its inputs from ``default_rng((seed, crc32(cell name)))``, so a reduced
     configuration reproduces the full study's cells."""
+    pairs = check_names("pairs", pairs, PAIRS)
+    distributions = check_names("distributions", distributions, DISTRIBUTIONS)
+    lengths = check_sizes("lengths", lengths, multiple=2)
+    trials = int_param("trials", trials, 1)
+    seed = int_param("seed", seed, 0)
     rows = []
     t0 = time.perf_counter()
     for dist in distributions:

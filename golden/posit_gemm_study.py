@@ -45,7 +45,8 @@ import zlib
 import numpy as np
 
 from . import fp, posit
-from ._study import log_axes, save_figure, write_study
+from ._checks import int_param
+from ._study import check_names, check_sizes, log_axes, save_figure, write_study
 
 
 __all__ = ["SIZES", "DISTRIBUTIONS", "METHODS", "SEED", "OUTPUTS",
@@ -290,6 +291,9 @@ def run(log=print, *, sizes=SIZES, distributions=tuple(DISTRIBUTIONS), seed=SEED
     """Measure the five GEMMs for every distribution x size; returns a JSON-able dict.  Each
     cell draws A then B from ``default_rng((seed, crc32("dist/n")))``, so a reduced
     configuration reproduces the full study's cells."""
+    sizes = check_sizes("sizes", sizes)
+    distributions = check_names("distributions", distributions, DISTRIBUTIONS)
+    seed = int_param("seed", seed, 0)
     rows = []
     t0 = time.perf_counter()
     for dist in distributions:

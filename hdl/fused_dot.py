@@ -486,7 +486,7 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
             top = exact_frame_bits(src, dst, k)
             cut = clamp_layout(dst, top + 1, lo)[0]
             base = lo + cut
-            s_frame = s_value << (p_lo - lo)
+            s_frame = (s_value << (p_lo - lo))[:top + 1]
             offset = Signal(range(c_hi - base + 1), name="c_offset")
             m.d.comb += offset.eq(s["c_exponent"] - base)
             c_term = Signal(top - cut, name="c_placed")

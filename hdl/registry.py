@@ -28,7 +28,9 @@ class Param:
     parameters, for parameters whose range depends on the rest (an accumulator
     that must hold one dot product, a depth limited by the cut points).
     ``default=None`` with ``auto`` text means the component derives it.
-    ``choices`` makes it a name parameter (``kind=str``): one of those names.
+    ``choices`` makes it a name parameter (``kind=str``): one of those names;
+    ``values`` restricts an integer parameter to those values (its bounds are
+    their smallest and largest).
     """
     name: str
     help: str
@@ -38,6 +40,7 @@ class Param:
     max: Any = None
     auto: str = ""
     choices: tuple = ()
+    values: tuple = ()
 
     def bounds(self, params):
         lo = self.min(params) if callable(self.min) else self.min
@@ -49,6 +52,8 @@ class Param:
             return "true|false"
         if self.choices:
             return "|".join(self.choices)
+        if self.values:
+            return "|".join(str(v) for v in self.values)
         lo, hi = (self.bounds(params) if params is not None else
                   (("..." if callable(self.min) else self.min), ("..." if callable(self.max) else self.max)))
         return f"{lo}..{hi}"
@@ -92,6 +97,11 @@ class Param:
                 raise RegistryError(f"{unit}: parameter '{self.name}' must be true or false, got {value!r}")
             return
         if value is None and self.default is None:
+            return
+        if self.values:
+            if isinstance(value, bool) or value not in self.values:
+                raise RegistryError(f"{unit}: parameter '{self.name}' must be one of "
+                                    f"{', '.join(str(v) for v in self.values)}, got {value!r}")
             return
         lo, hi = self.bounds(params)
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:

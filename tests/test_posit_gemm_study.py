@@ -246,3 +246,15 @@ def test_accuracy_with_an_unknown_study_exits_2_naming_posit_gemm():
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
     assert "unknown study 'nosuch'" in lines[0] and "posit-gemm" in lines[0]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"sizes": (0,)}, "sizes: each must be a positive integer, got 0"),
+    ({"sizes": (4.0,)}, "sizes: each must be a positive integer, got 4.0"),
+    ({"sizes": ()}, "sizes: give at least one"),
+    ({"distributions": ("cauchy",)}, r"distributions: unknown 'cauchy' \(known: normal, uniform\)"),
+    ({"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+])
+def test_run_rejects_an_unknown_cell_before_measuring(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        study.run(log=lambda *a: pytest.fail("measured before checking"), **kwargs)
