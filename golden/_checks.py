@@ -34,28 +34,39 @@ def bit_patterns(name, value, width, *, shape_tail=None):
     if width < 64 and arr.size and int(arr.max()) >> width:
         raise ValueError(
             f"{name}: pattern {int(arr.max()):#x} does not fit in {width} bits (allowed 0..{2**width - 1:#x})")
-    if shape_tail is not None and arr.shape[1:] != tuple(shape_tail):
-        raise ValueError(f"{name}: expected shape (n, {', '.join(map(str, shape_tail))}), got {arr.shape}")
+    _check_shape(name, arr, shape_tail)
     return arr
 
 
-def codes(name, value, allowed):
-    """Return ``value`` as an int64 array after checking every element is one of ``allowed``."""
+def _check_shape(name, arr, shape_tail):
+    """With ``shape_tail`` given, ``arr`` must have shape ``(n, *shape_tail)`` (``()``: a 1-D ``(n,)``)."""
+    if shape_tail is not None and (arr.ndim != 1 + len(shape_tail) or arr.shape[1:] != tuple(shape_tail)):
+        want = ", ".join(map(str, shape_tail))
+        raise ValueError(f"{name}: expected shape {f'(n, {want})' if want else '(n,)'}, got {arr.shape}")
+
+
+def codes(name, value, allowed, *, shape_tail=None):
+    """Return ``value`` as an int64 array after checking every element is one of ``allowed``
+    (and, with ``shape_tail``, its shape as ``bit_patterns`` does)."""
     arr = np.asarray(value)
+    if arr.size == 0 and isinstance(value, (list, tuple)):
+        arr = arr.astype(np.int64)    # an empty list reads as float64
     if arr.dtype.kind not in "ui" or arr.dtype == np.bool_:
         raise TypeError(f"{name}: expected an integer array of codes, got dtype {arr.dtype}")
     bad = ~np.isin(arr, list(allowed))
     if bad.any():
         raise ValueError(f"{name}: code {int(arr[bad][0])} is not one of {sorted(allowed)}")
+    _check_shape(name, arr, shape_tail)
     return arr.astype(np.int64)
 
 
-def int_param(name, value, lo, hi=None):
+def int_param(name, value, lo, hi=None, *, allowed=None):
     """``value`` as an int after checking it is an integer (not a bool) in ``lo..hi`` (no upper
-    bound when ``hi`` is None); a ``ValueError`` names the parameter and its range."""
+    bound when ``hi`` is None); a ``ValueError`` names the parameter and its range (``allowed``,
+    e.g. ``"in 0..2**128 - 1"``, replaces the spelled-out range in the message)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (
             hi is not None and value > hi):
-        allowed = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        allowed = allowed or (f">= {lo}" if hi is None else f"in {lo}..{hi}")
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
     return int(value)
 

@@ -64,11 +64,12 @@ def int_dot(op, a, b, *, width, a_signed, b_signed, acc_width):
     a_signed, b_signed = bool_param("int_dot: a_signed", a_signed), bool_param("int_dot: b_signed", b_signed)
     if isinstance(acc_width, bool) or not isinstance(acc_width, (int, np.integer)):
         raise ValueError(f"int_dot: acc_width must be an integer, got {acc_width!r}")
-    op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED))
+    op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED), shape_tail=())
     a = bit_patterns("a", a, width)
     b = bit_patterns("b", b, width)
-    if a.ndim != 2 or a.shape != b.shape or a.shape[0] != op.shape[0]:
-        raise ValueError(f"int_dot: expected op (n,), a and b (n, V); got {op.shape}, {a.shape}, {b.shape}")
+    if a.ndim != 2 or a.shape != b.shape or a.shape[0] != op.shape[0] or a.shape[1] == 0:
+        raise ValueError(f"int_dot: expected op (n,), a and b (n, V) with V >= 1; got {op.shape}, {a.shape}, "
+                         f"{b.shape}")
     lanes = a.shape[1]
     is_signed = a_signed or b_signed
     min_width = accumulator_width(lanes, width, a_signed, b_signed, 1)
@@ -90,7 +91,7 @@ def accumulate(op, step, *, acc_width, is_signed):
     """
     acc_width = int_param("accumulate: acc_width", acc_width, 1, 62)
     is_signed = bool_param("accumulate: is_signed", is_signed)
-    op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED))
+    op = codes("op", op, (OP_CLEAR, OP_MAC, OP_READ, OP_RESERVED), shape_tail=())
     step = np.asarray(step)
     if step.dtype.kind not in "ui" or step.dtype == np.bool_:
         raise TypeError(f"accumulate: step must be an integer array, got dtype {step.dtype}")

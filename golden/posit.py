@@ -22,7 +22,9 @@ mean.  A nonzero x never rounds to 0 or NaR: ``|x| > maxpos`` gives maxpos and
 ``0 < |x| < minpos`` gives minpos (with x's sign).
 
 Arrays.  Every function takes and returns ``uint64`` arrays of N-bit patterns
-(numpy broadcasting applies); inputs are checked by ``golden._checks.bit_patterns``.
+(numpy broadcasting applies between ``a`` and ``b``; ``dot`` and the quire pair
+elements one to one and need equal shapes); inputs are checked by
+``golden._checks.bit_patterns``.
 Functions take the format as keyword arguments ``n`` (2..32) and ``es``
 (0..4, default 2).  add/sub/mul/div/sqrt and the conversions are vectorized
 integer numpy; the quire uses Python ints.
@@ -46,8 +48,10 @@ integers of their patterns, so NaR equals NaR and is below every real.
 and ``maximum(NaR, x)`` is x) unless ``propagate_nar=True``.
 """
 
+from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from numbers import Rational
 from typing import NamedTuple
 
 import numpy as np
@@ -80,6 +84,12 @@ def _mask(bits):
     full = bits >= 64
     small = np.left_shift(_ONE, np.clip(bits, 0, 63).astype(_U64)) - _ONE
     return np.where(full, _U64(0xFFFF_FFFF_FFFF_FFFF), small)
+
+
+def _twos(x, mask):
+    """The two's complement ``-x & mask``.  ``np.subtract`` wraps modulo 2**64 silently: written
+    ``~x + 1``, a 0-d operand becomes numpy scalar arithmetic, which warns on the wrap."""
+    return np.subtract(_U64(0), x) & mask
 
 
 def _shl(x, s):
@@ -171,11 +181,11 @@ class PositFormat:
     def decode(self, bits):
         """Split n-bit patterns into sign, scale, significand (see ``Decoded``)."""
         n, es, fb = self.n, self.es, self.fbits
-        bits = _u(bits)
+        bits = self.check("bits", bits)
         nar = bits == _U64(self.nar)
         zero = bits == _U64(0)
         sign = (bits >> _U64(n - 1)).astype(bool) & ~nar
-        mag = np.where(sign, (~bits + _ONE) & _U64(self.mask), bits)
+        mag = np.where(sign, _twos(bits, _U64(self.mask)), bits)
         body = mag & _U64(self.mask >> 1)                     # the n - 1 bits after the sign
         first_one = (body >> _U64(n - 2)) & _ONE if n >= 2 else body
         first_one = first_one.astype(bool)
@@ -196,8 +206,12 @@ class PositFormat:
                        zero, nar)
 
     def value(self, bits):
-        """Exact value of one pattern as a ``Fraction`` (``None`` for NaR)."""
-        d = self.decode(self.check("bits", [int(bits)]))
+        """Exact value of one pattern (an integer) as a ``Fraction`` (``None`` for NaR)."""
+        bits = self.check("bits", bits)
+        if bits.ndim:
+            raise ValueError(f"bits: expected one {self.n}-bit pattern, got shape {bits.shape} "
+                             f"(values() takes arrays)")
+        d = self.decode(bits.reshape(1))
         if d.nar[0]:
             return None
         if d.zero[0]:
@@ -248,11 +262,19 @@ class PositFormat:
         up = rbit.astype(bool) & (sticky | (trunc & _ONE).astype(bool))
         res = trunc + up.astype(_U64)
         res = np.where(over, _U64(self.maxpos), np.where(under, _U64(self.minpos), res))
-        return np.where(np.asarray(sign, dtype=bool), (~res + _ONE) & _U64(self.mask), res)
+        return np.where(np.asarray(sign, dtype=bool), _twos(res, _U64(self.mask)), res)
 
     def from_fraction(self, x):
-        """Round one exact real (``Fraction``/int) to a posit pattern (Python int)."""
-        x = Fraction(x)
+        """Round one exact real (``Fraction``/int, or a finite float or ``Decimal`` taken at its
+        exact value) to a posit pattern (Python int).  NaN and +-inf are not reals and raise a
+        ``ValueError`` (``from_float32`` / ``from_float64`` map them to NaR)."""
+        if isinstance(x, bool) or not isinstance(x, (Rational, float, Decimal)):
+            raise TypeError(f"from_fraction: x must be a real number (Fraction, int, float or Decimal), "
+                            f"got {x!r}")
+        try:
+            x = Fraction(int(x) if isinstance(x, np.integer) else x)   # numpy ints lack bit_length
+        except (OverflowError, ValueError):
+            raise ValueError(f"from_fraction: x must be finite, got {x!r}") from None
         if x == 0:
             return 0
         num, den = abs(x.numerator), x.denominator
@@ -281,7 +303,13 @@ def _fmt(n, es):
 
 def _operands(fmt, **named):
     arrays = [fmt.check(name, value) for name, value in named.items()]
-    return np.broadcast_arrays(*arrays) if len(arrays) > 1 else arrays
+    if len(arrays) == 1:
+        return arrays
+    try:
+        return np.broadcast_arrays(*arrays)
+    except ValueError:
+        shapes = " and ".join(f"{name} {arr.shape}" for name, arr in zip(named, arrays))
+        raise ValueError(f"{' and '.join(named)} do not broadcast to one shape: got {shapes}") from None
 
 
 # -- arithmetic -------------------------------------------------------------------------------
@@ -314,7 +342,8 @@ def _add(fmt, a, b):
     y_sticky = (y_wide & _mask(np.minimum(d, 64))) != 0
     big = (x_sig << _U64(_GUARD)) << _ONE
     small = (y_shift << _ONE) | y_sticky.astype(_U64)
-    total = np.where(x_sign == y_sign, big + small, big - small)
+    # big >= small for opposite signs; np.subtract wraps silently in the lanes np.where drops
+    total = np.where(x_sign == y_sign, big + small, np.subtract(big, small))
     fw = fmt.fbits + _GUARD + 1
     bl = _bit_length(total)
     carry = bl - 1 > fw
@@ -362,9 +391,9 @@ def _isqrt(x):
     """floor(sqrt(x)) for uint64 x < 2**62, exactly."""
     s = np.floor(np.sqrt(x.astype(np.float64))).astype(_U64)
     for _ in range(3):
-        s = np.where(s * s > x, s - _ONE, s)
+        s = s - (s * s > x).astype(_U64)                    # s >= 1 where s * s > x: no wrap
     for _ in range(3):
-        s = np.where((s + _ONE) * (s + _ONE) <= x, s + _ONE, s)
+        s = s + ((s + _ONE) * (s + _ONE) <= x).astype(_U64)
     return s
 
 
@@ -387,7 +416,7 @@ def sqrt(a, *, n=32, es=2):
 # -- sign, order ------------------------------------------------------------------------------
 
 def _neg(fmt, a):
-    return (~a + _ONE) & _U64(fmt.mask)
+    return _twos(a, _U64(fmt.mask))
 
 
 def _signed(fmt, a):
@@ -442,6 +471,7 @@ def minimum(a, b, *, n=32, es=2, propagate_nar=False):
     """The smaller of a and b in the posit order (NaR is the smallest, so NaR in
     either operand gives NaR; ``propagate_nar`` is accepted for symmetry with ``maximum``)."""
     fmt = _fmt(n, es)
+    bool_param("propagate_nar", propagate_nar)
     a, b = _operands(fmt, a=a, b=b)
     return np.where(_signed(fmt, a) <= _signed(fmt, b), a, b)
 
@@ -450,6 +480,7 @@ def maximum(a, b, *, n=32, es=2, propagate_nar=False):
     """The larger of a and b in the posit order (so ``maximum(NaR, x)`` is x);
     with ``propagate_nar`` NaR in either operand gives NaR."""
     fmt = _fmt(n, es)
+    propagate_nar = bool_param("propagate_nar", propagate_nar)
     a, b = _operands(fmt, a=a, b=b)
     res = np.where(_signed(fmt, a) >= _signed(fmt, b), a, b)
     if propagate_nar:
@@ -487,7 +518,7 @@ def to_int(a, *, n=32, es=2, width=32, signed=True):
     mag = trunc + (rbit & (sticky | (trunc & _ONE).astype(bool))).astype(_U64)
     mag = np.where(big | (mag > _U64(hi)), _U64(hi), mag)
     if signed:
-        res = np.where(d.sign, (~mag + _ONE) & _mask(width), mag)
+        res = np.where(d.sign, _twos(mag, _mask(width)), mag)
     else:
         res = np.where(d.sign, _U64(0), mag)
     return np.where(d.nar, _U64(1 << (width - 1)), res)
@@ -501,7 +532,7 @@ def from_int(x, *, n=32, es=2, width=32, signed=True):
     signed = bool_param("signed", signed)
     x = bit_patterns("x", x, width)
     neg_ = (x >> _U64(width - 1)).astype(bool) if signed else np.zeros(x.shape, bool)
-    mag = np.where(neg_, (~x + _ONE) & _mask(width), x)
+    mag = np.where(neg_, _twos(x, _mask(width)), x)
     bl = _bit_length(mag)
     sig = _shl(mag, np.clip(64 - bl, 0, 63))
     res = fmt.encode(neg_, bl - 1, sig, 63)
@@ -603,7 +634,8 @@ class Quire:
     register (2**31 maximal products are needed to overflow).  The pattern ``1``
     followed by zeros is NaR; once NaR (a NaR operand) the quire stays NaR until
     ``clear``.  Operands are posit patterns of the quire's format; array operands
-    add all their elements (``add_product`` is a fused dot product).
+    add all their elements (``add_product`` is a fused dot product: ``a`` and ``b``
+    must have the same shape).
     """
 
     def __init__(self, n=32, es=2):
@@ -624,10 +656,8 @@ class Quire:
 
     @bits.setter
     def bits(self, pattern):
-        pattern = int(pattern)
-        if not 0 <= pattern < 1 << self.width:
-            raise ValueError(f"Quire.bits: pattern must be in 0..2**{self.width} - 1")
-        self._q = pattern
+        self._q = int_param("Quire.bits", pattern, 0, (1 << self.width) - 1,
+                            allowed=f"in 0..2**{self.width} - 1")
 
     @property
     def is_nar(self):
@@ -652,7 +682,10 @@ class Quire:
 
     def _products(self, a, b):
         fmt = self.format
-        a, b = _operands(fmt, a=a, b=b)
+        a, b = fmt.check("a", a), fmt.check("b", b)
+        if a.shape != b.shape:
+            raise ValueError(f"a and b must have the same shape (a dot product pairs their elements), "
+                             f"got a {a.shape} and b {b.shape}")
         da, db = fmt.decode(a), fmt.decode(b)
         nar = bool(np.any(da.nar | db.nar))
         live = ~(da.zero | db.zero | da.nar | db.nar)
@@ -712,5 +745,6 @@ class Quire:
 
 
 def dot(a, b, *, n=32, es=2):
-    """sum(a * b) over all elements through a fresh quire, rounded once (uint64 scalar)."""
+    """sum(a * b) over all elements (a and b of the same shape) through a fresh quire, rounded
+    once (uint64 scalar)."""
     return Quire(n, es).add_product(a, b).to_posit()

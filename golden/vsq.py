@@ -56,7 +56,7 @@ def _check_float(name, x):
         bad = x[~np.isfinite(x)][0]
         raise ValueError(f"{name}: NaN or Inf in the input ({bad}); quantize finite values only")
     big = np.abs(x).max()
-    if big > FLOAT32_MAX:
+    if big > np.float64(FLOAT32_MAX):           # a Python float would be cast to float16 (inf) there
         raise ValueError(f"{name}: {big:g} exceeds the float32 range (|x| <= {FLOAT32_MAX:g}); the scales are float32")
     return x.astype(np.float64)
 
@@ -176,21 +176,30 @@ def vsq_mac(op, a, b, sa, sb, *, width, scale_width, a_signed, b_signed, acc_wid
 
     op (n,), a and b (n, V) ``width``-bit lane patterns, sa and sb (n,)
     ``scale_width``-bit unsigned scales.  MAC adds ``dot(a, b) * sa * sb``.
+    ``acc_width`` (at most 62) must hold one such sum of extreme operands.
     Returns ``(result, overflow)`` as ``integer.accumulate`` does.
     """
     width = int_param("vsq_mac: width", width, 2, 8)
     scale_width = int_param("vsq_mac: scale_width", scale_width, 1, 8)
     acc_width = int_param("vsq_mac: acc_width", acc_width, 2, 62)
     a_signed, b_signed = bool_param("vsq_mac: a_signed", a_signed), bool_param("vsq_mac: b_signed", b_signed)
-    op = codes("op", op, (0, 1, 2, 3))
+    op = codes("op", op, (0, 1, 2, 3), shape_tail=())
     a = bit_patterns("a", a, width)
     b = bit_patterns("b", b, width)
     sa = bit_patterns("sa", sa, scale_width).astype(np.int64)
     sb = bit_patterns("sb", sb, scale_width).astype(np.int64)
     n = op.shape[0]
-    if a.ndim != 2 or a.shape != b.shape or a.shape[0] != n or sa.shape != (n,) or sb.shape != (n,):
-        raise ValueError(f"vsq_mac: expected op, sa, sb (n,) and a, b (n, V); got "
+    if (a.ndim != 2 or a.shape != b.shape or a.shape[0] != n or a.shape[1] == 0 or sa.shape != (n,)
+            or sb.shape != (n,)):
+        raise ValueError(f"vsq_mac: expected op, sa, sb (n,) and a, b (n, V) with V >= 1; got "
                          f"{op.shape}, {a.shape}, {b.shape}, {sa.shape}, {sb.shape}")
+    # A MAC adds dot(a, b) * sa * sb with 0 <= sa * sb <= (2**scale_width - 1)**2: the range of
+    # that many dot products, so the minimum is int_dot's for that many accumulations.
+    lanes = a.shape[1]
+    min_width = integer.accumulator_width(lanes, width, a_signed, b_signed, ((1 << scale_width) - 1) ** 2)
+    if acc_width < min_width:
+        raise ValueError(f"vsq_mac: acc_width must be in {min_width}..62 for {lanes} lanes and "
+                         f"{scale_width}-bit scales, got {acc_width}")
     av = integer.to_signed(a, width) if a_signed else a.astype(np.int64)
     bv = integer.to_signed(b, width) if b_signed else b.astype(np.int64)
     step = (av * bv).sum(axis=1) * sa * sb
@@ -198,7 +207,20 @@ def vsq_mac(op, a, b, sa, sb, *, width, scale_width, a_signed, b_signed, acc_wid
 
 
 def sqnr_db(x, x_hat):
-    """Signal-to-quantization-noise ratio in dB: ``10 log10(sum x^2 / sum (x - x_hat)^2)``."""
-    x, x_hat = np.asarray(x, dtype=np.float64), np.asarray(x_hat, dtype=np.float64)
-    noise = np.sum((x - x_hat) ** 2)
-    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(x ** 2) / noise))
+    """Signal-to-quantization-noise ratio in dB: ``10 log10(sum x^2 / sum (x - x_hat)^2)``.
+
+    ``x`` and ``x_hat`` are real arrays of the same shape (no broadcasting).  No noise
+    gives ``inf`` (also for an all-zero ``x``); an all-zero ``x`` with noise gives ``-inf``.
+    """
+    x, x_hat = np.asarray(x), np.asarray(x_hat)
+    for name, arr in (("x", x), ("x_hat", x_hat)):
+        if arr.dtype.kind not in "uif":
+            raise TypeError(f"sqnr_db: {name} must be a real (integer or float) array, got dtype {arr.dtype}")
+    if x.shape != x_hat.shape or x.size == 0:
+        raise ValueError(f"sqnr_db: x and x_hat must have the same non-empty shape, got x {x.shape} "
+                         f"and x_hat {x_hat.shape}")
+    x, x_hat = x.astype(np.float64), x_hat.astype(np.float64)
+    signal, noise = np.sum(x ** 2), np.sum((x - x_hat) ** 2)
+    if noise == 0:
+        return float("inf")
+    return float("-inf") if signal == 0 else float(10 * np.log10(signal / noise))

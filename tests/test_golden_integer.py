@@ -112,7 +112,26 @@ def test_int_dot_rejects_bad_input():
      "a_signed must be True or False, got 'no'"),
     (lambda: int_dot([1], [[1]], [[1]], width=8, a_signed=True, b_signed=True, acc_width=20.5), ValueError,
      "acc_width must be an integer, got 20.5"),
+    (lambda: int_dot(1, [[1, 2]], [[1, 2]], width=8, a_signed=True, b_signed=True, acc_width=20), ValueError,
+     "op: expected shape (n,), got ()"),
+    (lambda: int_dot([[1]], [[1]], [[1]], width=8, a_signed=True, b_signed=True, acc_width=20), ValueError,
+     "op: expected shape (n,), got (1, 1)"),
+    (lambda: int_dot([1], np.zeros((1, 0), np.uint64), np.zeros((1, 0), np.uint64), width=8, a_signed=True,
+                     b_signed=True, acc_width=20), ValueError, "a and b (n, V) with V >= 1; got (1,), (1, 0)"),
+    (lambda: accumulate(1, 5, acc_width=8, is_signed=True), ValueError, "op: expected shape (n,), got ()"),
+    (lambda: accumulate([[1, 1], [1, 1]], [[5, 6], [7, 8]], acc_width=8, is_signed=True), ValueError,
+     "op: expected shape (n,), got (2, 2)"),
+    (lambda: accumulate([1, 1], [[5, 6]], acc_width=8, is_signed=True), ValueError,
+     "accumulate: step must have op's shape (2,), got (1, 2)"),
 ])
 def test_integer_helpers_reject_bad_arguments(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
         call()
+
+
+@pytest.mark.parametrize("op", [[], (), np.array([], dtype=np.int64)])
+def test_an_empty_op_stream_gives_empty_results(op):
+    empty = np.zeros((0, 2), dtype=np.uint64)
+    for result, overflow in (int_dot(op, empty, empty, width=8, a_signed=True, b_signed=True, acc_width=20),
+                             accumulate(op, np.zeros(0, np.int64), acc_width=8, is_signed=True)):
+        assert result.shape == overflow.shape == (0,) and result.dtype == overflow.dtype == np.uint64

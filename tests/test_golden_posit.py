@@ -12,6 +12,8 @@
 """
 
 import ctypes
+import re
+import warnings
 from fractions import Fraction
 from functools import lru_cache
 
@@ -1052,6 +1054,90 @@ def test_bad_operands_are_rejected_with_clear_messages():
     with pytest.raises(TypeError, match="signed must be True or False, got 'no'"):
         P.to_int([0x40], n=8, signed="no")
     assert P.add([], [], n=8).size == 0
+
+
+@pytest.mark.parametrize("name,args,kw", [
+    ("add", (0, 0x40), {}), ("add", (0x80, 1), {}), ("sub", (0, 1), {}), ("mul", (0, 1), {}),
+    ("div", (1, 0), {}), ("sqrt", (0x80,), {}), ("neg", (0,), {}), ("copysign", (0, 0x80), {}),
+    ("to_int", (0,), {}), ("to_int", (0xC0,), {"width": 64}), ("from_int", (0,), {}),
+    ("from_int", (0,), {"width": 64, "signed": False}), ("to_float64", (0,), {}),
+])
+def test_scalar_operands_wrap_without_overflow_warnings(name, args, kw):
+    """0-d operands become numpy scalars, whose arithmetic warns on the uint64 wraparound
+    the models rely on; the result must equal the one-element array's, with no warning."""
+    f = getattr(P, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = f(*args, n=8, **kw)
+        want = f(*([x] for x in args), n=8, **kw)
+    assert np.shape(got) == () and int(got) == int(want[0])
+
+
+@pytest.mark.parametrize("f", [P.minimum, P.maximum])
+@pytest.mark.parametrize("flag", ["no", 1, None])
+def test_propagate_nar_must_be_a_bool(f, flag):
+    with pytest.raises(TypeError, match=f"propagate_nar must be True or False, got {re.escape(repr(flag))}"):
+        f(0x80, 0x40, n=8, propagate_nar=flag)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda f: f.value(1.7), TypeError, "bits: expected an integer array of 8-bit patterns, got dtype float64"),
+    (lambda f: f.value("3"), TypeError, "bits: expected an integer array"),
+    (lambda f: f.value(True), TypeError, "bits: expected an integer array"),
+    (lambda f: f.value([1, 2]), ValueError, r"bits: expected one 8-bit pattern, got shape \(2,\)"),
+    (lambda f: f.value(256), ValueError, "bits: pattern 0x100 does not fit in 8 bits"),
+    (lambda f: f.decode(300), ValueError, "bits: pattern 0x12c does not fit in 8 bits"),
+    (lambda f: f.decode(1.5), TypeError, "bits: expected an integer array"),
+    (lambda f: f.decode(-1), ValueError, "bits: bit patterns must be non-negative, got -1"),
+    (lambda f: f.from_fraction(float("inf")), ValueError, "x must be finite, got inf"),
+    (lambda f: f.from_fraction(float("-inf")), ValueError, "x must be finite, got -inf"),
+    (lambda f: f.from_fraction(float("nan")), ValueError, "x must be finite, got nan"),
+    (lambda f: f.from_fraction("1/3"), TypeError, "x must be a real number"),
+    (lambda f: f.from_fraction(True), TypeError, "x must be a real number"),
+    (lambda f: f.from_fraction(np.float32(1.5)), TypeError, "x must be a real number"),
+])
+def test_format_methods_reject_what_is_not_a_pattern_or_a_real(call, error, match):
+    with pytest.raises(error, match=match):
+        call(P.PositFormat(8, 0))
+
+
+def test_format_methods_still_take_python_and_numpy_scalars():
+    f = P.PositFormat(8, 0)
+    assert f.value(0x41) == f.value(np.uint64(0x41)) == f.value(np.array(0x41)) == Fraction(33, 32)
+    assert f.values(np.array([0x41, 0x80])) == [Fraction(33, 32), None]
+    assert f.from_fraction(Fraction(33, 32)) == f.from_fraction(1.03125) == 0x41
+    assert f.from_fraction(np.int64(2)) == f.from_fraction(2) == 0x60
+
+
+@pytest.mark.parametrize("pattern", [1.7, "12", True, "abc", None, -1, 1 << 128, Fraction(4)])
+def test_quire_bits_setter_rejects_non_patterns_by_name_range_and_value(pattern):
+    q = P.Quire(8, 2)
+    message = f"Quire.bits must be an integer in 0..2**128 - 1, got {pattern!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        q.bits = pattern
+    assert q.bits == 0
+    q.bits = np.int64(12)
+    assert q.bits == 12 and type(q.bits) is int
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: P.dot([1, 2], [3], n=8), r"a and b must have the same shape .*got a \(2,\) and b \(1,\)"),
+    (lambda: P.dot([[0x40, 0x40]], [[0x40], [0x40]], n=8), r"got a \(1, 2\) and b \(2, 1\)"),
+    (lambda: P.Quire(8).add_product([1, 2], [1, 2, 3]), r"same shape .*got a \(2,\) and b \(3,\)"),
+    (lambda: P.Quire(8).sub_product(1, [1, 2]), r"same shape .*got a \(\) and b \(2,\)"),
+    (lambda: P.add([1, 2], [1, 2, 3], n=8), r"a and b do not broadcast to one shape: got a \(2,\) and b \(3,\)"),
+    (lambda: P.lt(np.zeros((2, 3), np.uint64), [1, 2], n=8), r"got a \(2, 3\) and b \(2,\)"),
+])
+def test_shape_mismatches_name_a_and_b_with_their_shapes(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_elementwise_operations_broadcast_and_the_quire_pairs_equal_shapes():
+    col, row = np.array([[0x40], [0x50]], U64), np.array([[0x40, 0x48, 0x30]], U64)
+    assert P.mul(col, row, n=8).shape == (2, 3)
+    assert P.mul(col, row, n=8)[1, 0] == P.mul(0x50, 0x40, n=8)
+    assert P.dot(col, col, n=8) == P.dot(col.ravel(), col.ravel(), n=8)
 
 
 # ---------------------------------------------------------------------------------------------

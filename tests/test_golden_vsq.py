@@ -1,6 +1,7 @@
 """golden.vsq against a plain element-by-element reading of the VS-Quant formulas and exact arithmetic."""
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -81,12 +82,13 @@ def test_vsq_matmul_is_the_exact_integer_sum_scaled_once(seed):
 
 def test_vsq_mac_stream_matches_python_integers(seed):
     rng = np.random.default_rng(seed)
-    n, V, N, M, acc = 2000, 8, 4, 6, 20
+    n, V, N, M, acc = 2000, 8, 4, 6, 23                 # 23: the narrowest vsq_mac accepts here
     op = rng.choice([0, 1, 2, 3], size=n, p=[0.02, 0.9, 0.05, 0.03])
     a = rng.integers(0, 16, size=(n, V), dtype=np.uint64)
     b = rng.integers(0, 16, size=(n, V), dtype=np.uint64)
     sa = rng.integers(0, 64, size=n, dtype=np.uint64)
     sb = rng.integers(0, 64, size=n, dtype=np.uint64)
+    op[:3], a[1:3], b[1:3], sa[1:3], sb[1:3] = [0, 1, 1], 8, 15, 63, 63     # two extreme MACs wrap
     result, overflow = vsq.vsq_mac(op, a, b, sa, sb, width=N, scale_width=M, a_signed=True, b_signed=False,
                                    acc_width=acc)
     value, wrapped = 0, 0
@@ -156,3 +158,69 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(TypeError, match="vsq_mac: b_signed must be True or False"):
         vsq.vsq_mac([1], zeros, zeros, [1], [1], width=4, scale_width=6, a_signed=True, b_signed="no",
                     acc_width=30)
+
+
+def extreme_scaled_sums(lanes, width, scale_width, a_signed, b_signed):
+    """Every dot(a, b) * sa * sb of corner operands (all lanes alike, largest scales), as Python ints."""
+    def corners(signed):
+        return [-(1 << (width - 1)), (1 << (width - 1)) - 1] if signed else [0, (1 << width) - 1]
+    smax = (1 << scale_width) - 1
+    return [(x, y, lanes * x * y * smax * smax) for x in corners(a_signed) for y in corners(b_signed)]
+
+
+@pytest.mark.parametrize("lanes,width,scale_width,a_signed,b_signed", [
+    (8, 4, 6, True, False), (16, 4, 6, True, True), (1, 2, 1, False, False), (64, 8, 8, True, True),
+    (3, 5, 3, False, True)])
+def test_vsq_mac_accepts_acc_width_down_to_one_extreme_scaled_sum(lanes, width, scale_width, a_signed, b_signed):
+    sums = extreme_scaled_sums(lanes, width, scale_width, a_signed, b_signed)
+    signed = a_signed or b_signed
+    need = next(w for w in range(1, 63) if all(
+        (-(1 << (w - 1)) <= v < 1 << (w - 1)) if signed else (0 <= v < 1 << w) for _, _, v in sums))
+    kw = dict(width=width, scale_width=scale_width, a_signed=a_signed, b_signed=b_signed)
+    smax = (1 << scale_width) - 1
+    for x, y, v in sums:
+        a = np.full((2, lanes), x % (1 << width), np.uint64)
+        b = np.full((2, lanes), y % (1 << width), np.uint64)
+        result, overflow = vsq.vsq_mac([0, 1], a, b, [smax] * 2, [smax] * 2, acc_width=need, **kw)
+        assert overflow[1] == 0 and int(result[1]) == v % (1 << need)
+    if need > 2:
+        with pytest.raises(ValueError, match=rf"vsq_mac: acc_width must be in {need}\.\.62 for {lanes} lanes and "
+                                             rf"{scale_width}-bit scales, got {need - 1}"):
+            vsq.vsq_mac([1], a[:1], b[:1], [1], [1], acc_width=need - 1, **kw)
+
+
+@pytest.mark.parametrize("op", [1, [[1]]])
+def test_vsq_mac_op_must_be_one_dimensional(op):
+    ones = np.ones((1, 4), np.uint64)
+    with pytest.raises(ValueError, match=r"op: expected shape \(n,\), got \((1, 1)?\)"):
+        vsq.vsq_mac(op, ones, ones, [1], [1], width=4, scale_width=4, a_signed=True, b_signed=True, acc_width=30)
+
+
+@pytest.mark.parametrize("x,x_hat,error,match", [
+    ([1.0, 2.0, 3.0], [[1.0, 2.0, 3.0], [1.0, 2.0, 3.5]], ValueError, r"got x \(3,\) and x_hat \(2, 3\)"),
+    ([1.0, 2.0, 3.0], [1.0, 2.0], ValueError, r"same non-empty shape, got x \(3,\) and x_hat \(2,\)"),
+    ([], [], ValueError, r"same non-empty shape, got x \(0,\)"),
+    (["1", "2"], [1.0, 2.0], TypeError, "sqnr_db: x must be a real .* got dtype <U1"),
+    ([1.0, 2.0], [True, False], TypeError, "sqnr_db: x_hat must be a real .* got dtype bool"),
+])
+def test_sqnr_db_rejects_mismatched_or_non_real_input(x, x_hat, error, match):
+    with pytest.raises(error, match=match):
+        vsq.sqnr_db(x, x_hat)
+
+
+@pytest.mark.parametrize("x,x_hat,want", [
+    ([0.0, 0.0], [1.0, 1.0], -math.inf), ([0.0, 0.0], [0.0, 0.0], math.inf), ([1, 2], [1, 2], math.inf),
+    ([3.0, 4.0], [3.0, 3.0], 10 * math.log10(25))])
+def test_sqnr_db_of_no_signal_or_no_noise_is_infinite_without_warnings(x, x_hat, want):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert vsq.sqnr_db(x, x_hat) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.longdouble])
+def test_quantize_takes_any_float_dtype_without_warnings(dtype):
+    x = np.linspace(-3, 3, 32).reshape(2, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = vsq.quantize(x.astype(dtype))
+    assert np.array_equal(t.q, vsq.quantize(x.astype(dtype).astype(np.float64)).q)
