@@ -14,13 +14,15 @@
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
 
 Mistakes (unknown unit, parameter or target, out-of-range value, an output
-path that is a file, a file the tool did not write) print one line and exit
-with status 2.
+path that is a file or cannot be written, a file the tool did not write) print
+one line and exit with status 2.
 """
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,16 +43,43 @@ def _params(args):
     return overrides
 
 
-def _out_dir(path):
+def _unwritable(directory):
+    """Why no file can be created in ``directory`` (a probe file, as root too), or None."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".dlarith-probe-", dir=directory)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(name)
+    return None
+
+
+def _check_dir(path, what="output path"):
+    """An output directory checked before any work, without creating it: not empty, not a
+    file, and writable (or its nearest existing parent is, so that it can be created)."""
     if not str(path).strip():
-        raise UsageError("output path is empty; give a directory with -o DIR")
+        raise UsageError(f"{what} is empty; give a directory" + (" with -o DIR" if what == "output path" else ""))
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise UsageError(f"output path {path} exists and is not a directory")
+        raise UsageError(f"{what} {path} exists and is not a directory")
+    base = next(p for p in (path, *path.parents) if p.exists())
+    if not base.is_dir():
+        raise UsageError(f"{what} {path}: cannot create it ({base} is not a directory)")
+    problem = _unwritable(base)
+    if problem and base == path:
+        raise UsageError(f"{what} {path}: cannot write files in it ({problem})")
+    if problem:
+        raise UsageError(f"{what} {path}: cannot create it (cannot write in {base}: {problem})")
+    return path
+
+
+def _out_dir(path, what="output path"):
+    """``_check_dir``, then create the directory."""
+    path = _check_dir(path, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"output path {path}: cannot create it ({exc.strerror or exc})") from None
+        raise UsageError(f"{what} {path}: cannot create it ({exc.strerror or exc})") from None
     return path
 
 
@@ -114,14 +143,17 @@ def generate(unit, overrides):
 def cmd_verilog(args):
     from hdl.registry import get_unit
     unit = get_unit(args.unit)
-    out = _out_dir(args.output)
-    params, verilog, manifest = generate(unit, _params(args))
-    targets = [(out / f"{unit.name}.v", verilog), (out / f"{unit.name}.json", manifest)]
-    for path, _ in targets:   # check both before writing either
+    overrides = _params(args)
+    unit.resolve(overrides)
+    out = _check_dir(args.output)
+    paths = [out / f"{unit.name}.v", out / f"{unit.name}.json"]
+    for path in paths:   # check both before writing either
         _check_writable(path, args.force)
-    for path, text in targets:
+    params, verilog, manifest = generate(unit, overrides)
+    _out_dir(out)
+    for path, text in zip(paths, (verilog, manifest)):
         path.write_text(text)
-    print(f"wrote {targets[0][0]} and {targets[1][0]} ({', '.join(f'{k}={_fmt(v)}' for k, v in params.items())})")
+    print(f"wrote {paths[0]} and {paths[1]} ({', '.join(f'{k}={_fmt(v)}' for k, v in params.items())})")
 
 
 MAX_VECTORS = 10 ** 8
@@ -251,6 +283,14 @@ def _check_synth_args(args):
         raise UsageError(f"{'--top' if args.top else '--clock'} goes with --verilog FILE ...")
 
 
+def _check_clock_port(ports, clock, given):
+    """``--clock PORT``: a 1-bit input (the wrapper's own check does not name the option)."""
+    port = next((p for p in ports if p["name"] == clock), None) if given else None
+    if port and (port["direction"] != "input" or int(port["width"]) != 1):
+        raise UsageError(f"--clock {clock}: the clock must be a 1-bit input (port '{clock}': "
+                         f"{port['direction']}, {port['width']} bits)")
+
+
 def _synth_json_path(out, name, args):
     """Where ``synth`` writes its JSON; refused before any tool runs if it is a user's file."""
     suffix, _ = _abc9_tag(args.abc9_delay)
@@ -306,16 +346,17 @@ def cmd_synth(args):
     if args.verilog:
         from fpga.external import ExternalError, read_sources, discover_ports, choose_clock, check_wrappable
         _check_target(args.target)
-        out = _out_dir(args.output)
+        out = _check_dir(args.output)
         name = args.top
+        path = _synth_json_path(out, name, args)
         try:
             texts, given = read_sources(args.verilog)
-            ports = discover_ports(texts, given, args.top, out / f"external-{args.top}" / "ports")
+            ports = discover_ports(texts, given, args.top, _out_dir(out) / f"external-{args.top}" / "ports")
             clock = choose_clock(ports, args.top, args.clock)
+            _check_clock_port(ports, clock, args.clock)
             check_wrappable(args.top, ports, clock)
         except ExternalError as exc:
             raise UsageError(str(exc)) from None
-        path = _synth_json_path(out, name, args)
         print(f"{args.top}: {len(ports)} ports, "
               + (f"clock '{clock}'" if clock else "no clock (combinational core)"))
 
@@ -328,9 +369,10 @@ def cmd_synth(args):
         _check_target(args.target)
         overrides = _params(args)
         unit.resolve(overrides)
-        out = _out_dir(args.output)
+        out = _check_dir(args.output)
         name = unit.name
         path = _synth_json_path(out, name, args)
+        _out_dir(out)
 
         def run(delay, log=print):
             return _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=log, seeds=seeds,
@@ -393,16 +435,18 @@ def cmd_depth(args):
     seeds = _check_seeds(args)
     abc9_delay = _check_abc9_delay(args)
     dsp = not args.no_dsp
-    out = _out_dir(args.output or f"reports/pipeline/{unit.name}")
+    out = _check_dir(args.output or f"reports/pipeline/{unit.name}")
+    work = _check_dir("build/synth", "work directory")
     stem = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in overrides.items()), args.target,
                      "dsp" if dsp else "nodsp"]) + _abc9_tag(abc9_delay)[0]
     paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
     for path in paths:
         _check_writable(path, args.force)
+    _out_dir(work, "work directory")
     rows = []
     for depth in range(lo, hi + 1):
         print(f"[depth {depth}/{hi}] ... ", end="", flush=True)
-        row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, _out_dir("build/synth"),
+        row = _synth_one(unit, dict(overrides, depth=depth), args.target, dsp, work,
                          log=lambda *a, **k: None, seeds=seeds, abc9_delay=abc9_delay)
         fmax = (f"{row['fmax_mhz']:.1f} MHz" if seeds == 1 else
                 f"{row['fmax_median_mhz']:.1f} MHz median of {seeds} seeds "
@@ -410,6 +454,7 @@ def cmd_depth(args):
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {fmax}" if row.get("fits", True)
               else f"does not fit ({row.get('error')})", flush=True)
         rows.append(row)
+    _out_dir(out)
     paths[0].write_text(json.dumps({"generator": _generator(), "rows": rows}, indent=2) + "\n")
     command = (f"python build.py depth {unit.name}" + "".join(f" -p {k}={_fmt(v)}" for k, v in overrides.items())
                + f" --target {args.target}" + ("" if dsp else " --no-dsp") + (f" --seeds {seeds}" if seeds > 1 else "")
@@ -422,13 +467,15 @@ def cmd_depth(args):
 
 def cmd_report(args):
     from fpga.report import render_markdown, render_csv
-    out = _out_dir(args.output)
+    out = _check_dir(args.output)
     paths = [out / "report.json", out / "report.md", out / "report.csv"]
     for path in paths:
         _check_writable(path, args.force)
     if getattr(args, "readme", None):
         _check_readme(Path(args.readme))
     extra = [_load_synth_result(Path(path)) for path in getattr(args, "with_", None) or []]
+    workdir = getattr(args, "workdir", None)
+    workdir = _out_dir("build/synth" if workdir is None else workdir, "--workdir")
     jobs = report_jobs()
     rows = []
     t0 = time.perf_counter()
@@ -436,8 +483,7 @@ def cmd_report(args):
         label = f"{unit.name} {' '.join(f'{k}={v}' for k, v in overrides.items())} {target} {'dsp' if dsp else 'no-dsp'}"
         print(f"[{i}/{len(jobs)}] {label} ... ", end="", flush=True)
         t1 = time.perf_counter()
-        row = _synth_one(unit, overrides, target, dsp, _out_dir(getattr(args, "workdir", None) or "build/synth"),
-                         log=lambda *a, **k: None)
+        row = _synth_one(unit, overrides, target, dsp, workdir, log=lambda *a, **k: None)
         fmax = f"{row['fmax_mhz']:.1f} MHz" if row.get("fits", True) else f"does not fit ({row.get('error')})"
         print(f"{row['lut4']} LUT4, {row['ff']} FF, {row['dsp_blocks']} DSP, {fmax} "
               f"({time.perf_counter() - t1:.0f} s, {time.perf_counter() - t0:.0f} s total)", flush=True)
@@ -445,6 +491,7 @@ def cmd_report(args):
     from hdl.registry import all_units
     summaries = [u.report_summary(rows) for u in all_units().values() if u.report_summary]
     report = {"generator": _generator(), "rows": rows + extra}
+    _out_dir(out)
     paths[0].write_text(json.dumps(report, indent=2) + "\n")
     paths[1].write_text(render_markdown(report, summaries))
     paths[2].write_text(render_csv(report))
@@ -483,6 +530,8 @@ def _check_readme(path, section="area-report"):
     """``--readme FILE``: a readable text file with one ``<!-- SECTION:begin -->`` before one
     ``<!-- SECTION:end -->``; checked before any work starts.  Returns the text."""
     begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+    if path.is_dir():
+        raise UsageError(f"--readme {path}: a directory; give the README file to update")
     if not path.is_file():
         raise UsageError(f"--readme {path}: no such file")
     try:
@@ -514,7 +563,7 @@ def cmd_accuracy(args):
     if args.study not in studies:
         raise UsageError(f"unknown study '{args.study}' (known studies: {', '.join(studies)})")
     study = studies[args.study]
-    out = _out_dir(args.output or f"reports/accuracy/{args.study}")
+    out = _check_dir(args.output or f"reports/accuracy/{args.study}")
     for path in (out / name for name in study.OUTPUTS):
         _check_writable(path, args.force)
     if args.readme:
@@ -523,7 +572,7 @@ def cmd_accuracy(args):
         result = study.run(log=print)
     except ModelNotInstalled as exc:
         raise UsageError(str(exc)) from None
-    paths = study.write(result, out)
+    paths = study.write(result, _out_dir(out))
     print(study.render_markdown(result))
     print("wrote " + ", ".join(str(p) for p in paths))
     if args.readme:
@@ -532,6 +581,7 @@ def cmd_accuracy(args):
 
 
 MAX_BOARD_VECTORS = 10 ** 6
+DEFAULT_BAUD = 115200
 
 
 def _board(name):
@@ -542,10 +592,12 @@ def _board(name):
 
 
 def _check_flash_args(args):
+    """Every option of ``flash`` checked together (and ``--baud``'s default filled in)."""
     if args.simulate:
         for flag, given in (("--board", args.board), ("--port", args.port), ("--bitstream-only", args.bitstream_only),
                             ("--no-program", args.no_program), ("--write-flash", args.write_flash),
-                            ("-o", args.output)):
+                            ("-o", args.output is not None), ("--baud", args.baud is not None),
+                            ("--force", args.force)):
             if given:
                 raise UsageError(f"--simulate runs the harness in the simulator: {flag} does not go with it")
     elif not args.board:
@@ -557,6 +609,8 @@ def _check_flash_args(args):
         raise UsageError("--no-program tests a board programmed earlier: give its --port")
     if args.no_program and args.write_flash:
         raise UsageError("--no-program and --write-flash contradict each other")
+    if args.no_program and args.output is not None:
+        raise UsageError("--no-program builds nothing: -o (the bitstream directory) does not go with it")
     if args.vectors is not None and not 1 <= args.vectors <= MAX_BOARD_VECTORS:
         raise UsageError(f"--vectors must be in 1..{MAX_BOARD_VECTORS}, got {args.vectors}")
     if args.seed is not None and not 0 <= args.seed < 2 ** 63:
@@ -566,6 +620,8 @@ def _check_flash_args(args):
         raise UsageError(f"--clock-divide must be one of {', '.join(map(str, CLOCK_DIVIDES))}, got {args.clock_divide}")
     if args.simulate and args.clock_divide != 1:
         raise UsageError("--simulate runs the harness in the simulator: --clock-divide does not go with it")
+    if args.baud is None:
+        args.baud = DEFAULT_BAUD
     if not 300 <= args.baud <= 3_000_000:
         raise UsageError(f"--baud must be in 300..3000000, got {args.baud}")
 
@@ -592,14 +648,15 @@ def cmd_flash(args):
         return 0 if result.ok else 1
     board = _board(args.board)
     tag = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in params.items() if v is not None), board.name])
-    out = Path(args.output) if args.output else Path("build/flash") / tag
-    info_path = out / f"{unit.name}-{board.name}.board.json"
+    out = Path("build/flash") / tag if args.output is None else args.output
     try:
         if not args.no_program:
-            out = _out_dir(out)
+            out = _check_dir(out)
+            info_path = out / f"{unit.name}-{board.name}.board.json"
             _check_writable(info_path, args.force)
-            if not args.force and not info_path.exists() and any(out.iterdir()):
+            if not args.force and not info_path.exists() and out.is_dir() and any(out.iterdir()):
                 raise UsageError(f"{out} holds files dlarith did not write; use an empty directory or --force")
+            _out_dir(out)
             # Written first, so a failed build's directory is still known as ours on the next try.
             info_path.write_text(json.dumps({"generator": _generator(), "unit": unit.name, "board": board.name,
                                              "status": "building"}, indent=2) + "\n")
@@ -638,7 +695,9 @@ def cmd_flash(args):
 
 def cmd_all(args):
     from hdl.registry import all_units
-    out = _out_dir(args.output)
+    out = _check_dir(args.output)
+    for sub in ("verilog", "report", "synth"):
+        _check_dir(out / sub)
     for name in all_units():   # every file checked before any is written
         for path in (out / "verilog" / f"{name}.v", out / "verilog" / f"{name}.json"):
             _check_writable(path, args.force)
@@ -726,7 +785,7 @@ def parser():
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = unit_verb("flash", "the unit behind a UART on a board: bitstream, programming, a host-side check")
     p.add_argument("--board", metavar="BOARD", help="icebreaker (iCE40 UP5K) or ulx3s-85f (ECP5-85F)")
-    p.add_argument("--baud", type=int, default=115200, metavar="B", help="UART baud rate (default 115200)")
+    p.add_argument("--baud", type=int, default=None, metavar="B", help=f"UART baud rate (default {DEFAULT_BAUD})")
     p.add_argument("--clock-divide", type=int, default=1, metavar="K",
                    help="run the design at the board clock / K (1, 2, 4, 8, 16; default 1), for a unit too "
                         "slow for the board clock")

@@ -82,6 +82,10 @@ class Param:
             try:
                 return int(lowered, 0)
             except ValueError:
+                pass
+            try:
+                return int(lowered, 10)   # decimal with leading zeros ("08"), which int(x, 0) refuses
+            except ValueError:
                 raise RegistryError(
                     f"{unit}: parameter '{self.name}' must be an integer, got {text!r}") from None
         return text

@@ -46,6 +46,8 @@ class SimResult:
     latency: int = 0
     measured_latency: int | None = None
     copies: int = 1
+    asked: int | None = None
+    copies_asked: int | None = None
     build_seconds: float = 0.0
     mismatch: str | None = None
     waveform: str | None = None
@@ -56,8 +58,12 @@ class SimResult:
         return self.mismatch is None and not self.errors
 
     def summary(self):
-        head = (f"{self.unit}: {self.checked} vectors checked, {self.vectors_per_s:,.0f} vectors/s "
-                f"({self.copies} lockstep copies, {self.cycles} cycles, latency {self.latency}), seed {self.seed}")
+        asked = (f" ({self.asked} asked, rounded up to a multiple of the {self.copies} lockstep copies)"
+                 if self.asked is not None else "")
+        copies = (f", not {self.copies_asked}: no more copies than vectors" if self.copies_asked is not None else "")
+        head = (f"{self.unit}: {self.checked} vectors checked{asked}, {self.vectors_per_s:,.0f} vectors/s "
+                f"({self.copies} lockstep copies{copies}, {self.cycles} cycles, latency {self.latency}), "
+                f"seed {self.seed}")
         if self.ok:
             return head + " -- PASS"
         lines = [head + " -- FAIL"] + self.errors
@@ -151,13 +157,15 @@ def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=No
     if inputs is None:
         inputs = unit.vectors(params, vectors, rng)
     n = len(next(iter(inputs.values())))
-    copies = max(1, min(copies or unit.sim_copies, n))
+    wanted = copies or unit.sim_copies
+    copies = max(1, min(wanted, n))
     rows = math.ceil(n / copies)
+    result = SimResult(unit.name, params, seed, latency=component.latency, copies=copies,
+                       copies_asked=wanted if wanted != copies else None)
     if rows * copies != n:
         extra = unit.vectors(params, rows * copies - n, np.random.default_rng(seed + 1))
         inputs = {k: np.concatenate([np.asarray(inputs[k]), np.asarray(extra[k])]) for k in inputs}
-        n = rows * copies
-    result = SimResult(unit.name, params, seed, latency=component.latency, copies=copies)
+        result.asked, n = n, rows * copies
 
     in_ports = {p["name"]: p for p in ports if p["direction"] == "input" and p["name"] not in HANDSHAKE}
     out_ports = {p["name"]: p for p in ports if p["direction"] == "output" and p["name"] not in HANDSHAKE}

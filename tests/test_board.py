@@ -268,6 +268,16 @@ def _assert_one_line_error(proc, *fragments):
     (["posit_add", "--simulate", "--seed", "-1"], ["--seed must be an integer in 0..2**63-1"]),
     (["posit_add", "--simulate", "-p", "N=40"], ["'N'", "2..32"]),
     (["no_such_unit", "--simulate"], ["unknown unit 'no_such_unit'"]),
+    (["posit_add", "--simulate", "--baud", "9600"], ["--simulate", "--baud does not go with it"]),
+    (["posit_add", "--simulate", "--force"], ["--simulate", "--force does not go with it"]),
+    (["posit_add", "--simulate", "--no-program"], ["--simulate", "--no-program does not go with it"]),
+    (["posit_add", "--simulate", "--write-flash"], ["--simulate", "--write-flash does not go with it"]),
+    (["posit_add", "--simulate", "--bitstream-only"], ["--simulate", "--bitstream-only does not go with it"]),
+    (["posit_add", "--simulate", "-o", ""], ["--simulate", "-o does not go with it"]),
+    (["posit_add", "--board", "icebreaker", "-o", ""], ["output path is empty"]),
+    (["posit_add", "--board", "icebreaker", "-o", "/proc"], ["output path /proc: cannot write files in it"]),
+    (["posit_add", "--board", "icebreaker", "--no-program", "--port", "x", "-o", "d"],
+     ["--no-program builds nothing: -o", "does not go with it"]),
 ])
 def test_flash_argument_mistakes_give_one_line(args, fragments):
     _assert_one_line_error(cli("flash", *args), *fragments)

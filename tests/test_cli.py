@@ -1,6 +1,7 @@
 """build.py: every verb's happy path that is quick, and every user mistake (one line, exit 2)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,17 @@ def test_verilog_refuses_to_overwrite_a_users_file_without_force(tmp_path):
      ("--at-fmax", "leave out --abc9-delay")),
     (("synth", "int_dot", "--target", "ecp5-85f", "--no-pnr", "--seeds", "3"), ("--seeds", "leave it out with --no-pnr")),
     (("synth", "int_dot", "--target", "ecp5-85f", "--no-pnr", "--at-fmax", "50"), ("--at-fmax", "leave out --no-pnr")),
+    (("verilog", "int_dot", "-o", "/proc"), ("output path /proc: cannot write files in it",)),
+    (("verilog", "int_dot", "-o", "/proc/new/sub"), ("output path /proc/new/sub: cannot create it", "/proc")),
+    (("synth", "int_dot", "--target", "ice40-up5k", "--no-pnr", "-o", "/proc"), ("output path /proc: cannot write",)),
+    (("report", "-o", "/proc"), ("output path /proc: cannot write files in it",)),
+    (("report", "--workdir", "/proc"), ("--workdir /proc: cannot write files in it",)),
+    (("report", "--workdir", ""), ("--workdir is empty",)),
+    (("depth", "fma", "--target", "ecp5-85f", "-o", "/proc"), ("output path /proc: cannot write files in it",)),
+    (("accuracy", "vsq", "-o", "/proc"), ("output path /proc: cannot write files in it",)),
+    (("all", "-o", "/proc"), ("output path /proc: cannot write files in it",)),
+    (("report", "--readme", "tests"), ("--readme tests: a directory",)),
+    (("accuracy", "vsq", "--readme", "tests"), ("--readme tests: a directory",)),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0] in
      ("verilog", "sim", "synth", "accuracy", "depth") else None)
 def test_mistakes_give_one_line_and_status_2(args, fragments):
@@ -113,6 +125,63 @@ def test_output_path_that_is_a_file(tmp_path):
     assert_one_line_error(cli("verilog", "int_dot", "-o", str(target)), "is not a directory")
     assert_one_line_error(cli("report", "-o", str(target)), "is not a directory")
     assert_one_line_error(cli("verilog", "int_dot", "-o", str(target / "sub")), "cannot create it")
+
+
+def test_a_read_only_output_directory_is_refused_before_any_work(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as root: a mode 0o555 directory stays writable (the /proc cases cover it)")
+        for args in (("verilog", "int_dot"), ("synth", "int_dot", "--target", "ice40-up5k", "--no-pnr"),
+                     ("report",), ("depth", "fma", "--target", "ecp5-85f"), ("accuracy", "vsq"), ("all",)):
+            proc = cli(*args, "-o", str(ro))
+            assert_one_line_error(proc, f"output path {ro}: cannot write files in it")
+            assert proc.stdout == ""
+        assert_one_line_error(cli("verilog", "int_dot", "-o", str(ro / "sub")), "cannot create it")
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+def test_all_and_report_check_their_work_directories_before_any_work(tmp_path):
+    for sub in ("report", "synth", "verilog"):
+        out = tmp_path / sub
+        out.mkdir()
+        (out / sub).write_text("a user's file\n")
+        proc = cli("all", "-o", str(out))
+        assert_one_line_error(proc, f"{out / sub} exists and is not a directory")
+        assert proc.stdout == "" and sorted(p.name for p in out.iterdir()) == [sub]
+    proc = cli("report", "-o", str(tmp_path / "out"), "--workdir", str(tmp_path / "report" / "report"))
+    assert_one_line_error(proc, "--workdir", "exists and is not a directory")
+    assert proc.stdout == "" and not (tmp_path / "out").exists()
+
+
+def test_failed_runs_leave_no_new_directory(tmp_path):
+    bad_readme = tmp_path / "bad.md"
+    bad_readme.write_text("no markers\n")
+    for args, fragment in [
+        (("verilog", "posit_add", "-p", "N=99", "-o", str(tmp_path / "new" / "sub")), "'N'"),
+        (("synth", "posit_add", "-p", "N=99", "--target", "ice40-up5k", "--no-pnr", "-o", str(tmp_path / "new")),
+         "'N'"),
+        (("accuracy", "vsq", "-o", str(tmp_path / "new"), "--readme", str(bad_readme)), "--readme"),
+        (("accuracy", "vsq", "-o", str(tmp_path / "new"), "--readme", str(tmp_path / "nope.md")), "no such file"),
+        (("report", "-o", str(tmp_path / "new"), "--readme", str(bad_readme)), "--readme"),
+        (("report", "-o", str(tmp_path / "new"), "--with", str(tmp_path / "nope.json")), "no such file"),
+        (("synth", "--verilog", str(tmp_path / "nope.v"), "--top", "x", "--target", "ice40-up5k",
+          "-o", str(tmp_path / "new")), "no such file"),
+    ]:
+        assert_one_line_error(cli(*args), fragment)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.md"], args
+
+
+def test_parameters_accept_decimal_with_leading_zeros(tmp_path):
+    proc = cli("verilog", "int_dot", "-p", "width=08", "-p", "lanes=0x8", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "int_dot.json").read_text())
+    assert manifest["parameters"]["width"] == 8 and manifest["parameters"]["lanes"] == 8
+    assert_one_line_error(cli("verilog", "int_dot", "-p", "width=0x"), "'width' must be an integer", "'0x'")
 
 
 def test_an_output_name_taken_by_a_directory_is_refused_before_anything_is_written(tmp_path):
@@ -166,6 +235,16 @@ def test_sim_verb_runs_a_short_regression():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "vectors checked" in proc.stdout and "vectors/s" in proc.stdout and "seed 7" in proc.stdout
     assert "PASS" in proc.stdout
+
+
+def test_sim_summary_says_why_it_checked_more_vectors_or_used_fewer_copies():
+    from sim.runner import SimResult
+    proc = cli("sim", "int_dot", "-p", "lanes=2", "-p", "width=3", "--vectors", "10", "--seed", "7")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "12 vectors checked (10 asked, rounded up to a multiple of the 4 lockstep copies)" in proc.stdout
+    summary = SimResult("int_dot", {}, 7, checked=1, copies=1, copies_asked=64).summary()
+    assert "(1 lockstep copies, not 64: no more copies than vectors," in summary
+    assert len(summary.splitlines()) == 1 and "asked" not in summary
 
 
 @pytest.mark.synth
@@ -340,10 +419,11 @@ def test_report_with_puts_external_cores_beside_ours(external_runs, tmp_path, mo
     (("--verilog", "{d}/clocky.v", "--top", "clocky"), ("'clock' looks like a clock", "--clock clock")),
     (("--verilog", "{d}/padd8.v", "--top", "padd8", "--clock", "clk"), ("no port 'clk'", "in1")),
     (("--verilog", "{d}/noout.v", "--top", "noout"), ("no output port",)),
+    (("--verilog", "{d}/padd8.v", "--top", "padd8", "--clock", "out"), ("--clock out:", "1-bit input", "output")),
     (("--verilog", "{d}/padd8.v", "{d}/padd8.v", "--top", "padd8"), ("given twice",)),
 ], ids=["missing-file", "no-top", "top-not-found", "unit-and-verilog", "neither", "top-without-verilog",
         "param-with-verilog", "unknown-target", "parse-error", "inout", "missing-submodule", "clock-name",
-        "clock-not-a-port", "no-outputs", "file-twice"])
+        "clock-not-a-port", "no-outputs", "clock-not-an-input", "file-twice"])
 def test_synth_external_mistakes_give_one_line_and_status_2(args, fragments, ext_dir, tmp_path):
     args = [a.replace("{d}", str(ext_dir)) for a in args]
     if "--target" not in args:
