@@ -12,10 +12,16 @@ Formats.  ``FloatFormat(exp_bits, man_bits, *, bias=None, flavour="ieee")`` is a
 * ``flavour="fn"`` (OCP FP8 E4M3 style, ``ml_dtypes.float8_e4m3fn``): no
   infinities; only all-ones exponent AND all-ones mantissa is NaN (either sign,
   there is no signalling NaN); the rest of that binade is finite (E4M3FN max 448).
+* ``flavour="finite"`` (OCP MX FP6 and FP4, ``ml_dtypes.float6_e3m2fn``,
+  ``float6_e2m3fn``, ``float4_e2m1fn``): no infinity and no NaN; every pattern
+  is a number, the all-ones one the largest (E2M1 max 6).  Rounding to such a
+  format always saturates (there is nothing else to overflow to), and a NaN
+  cannot be rounded or converted to one (``ValueError``).
 
 Named formats: ``FP64``, ``FP32``, ``FP16``, ``BF16``, ``E5M2`` (ieee), ``E4M3``
 (ieee-style, max 240, has Inf: ``ml_dtypes.float8_e4m3``, MiniFloat-NN's
-FP8alt) and ``E4M3FN`` (OCP, max 448, no Inf: ``ml_dtypes.float8_e4m3fn``).
+FP8alt), ``E4M3FN`` (OCP, max 448, no Inf: ``ml_dtypes.float8_e4m3fn``) and
+the OCP MX elements ``E3M2``, ``E2M3`` (FP6) and ``E2M1`` (FP4), all "finite".
 
 Rounding.  Every operation rounds once, from the exact value, to the
 destination format (subnormals in and out, no flush), with the RISC-V rounding
@@ -68,7 +74,7 @@ from ._checks import bit_patterns, bool_param, codes, int_param
 
 
 __all__ = [
-    "FloatFormat", "FP64", "FP32", "FP16", "BF16", "E5M2", "E4M3", "E4M3FN", "FORMATS",
+    "FloatFormat", "FP64", "FP32", "FP16", "BF16", "E5M2", "E4M3", "E4M3FN", "E3M2", "E2M3", "E2M1", "FORMATS",
     "RNE", "RTZ", "RDN", "RUP", "RMM", "ROUNDING_MODES",
     "NV", "DZ", "OF", "UF", "NX",
     "ZERO", "SUBNORMAL", "NORMAL", "INF", "NAN",
@@ -78,7 +84,7 @@ __all__ = [
 
 EXP_BITS_RANGE = (2, 11)
 MAN_BITS_RANGE = (1, 52)
-FLAVOURS = ("ieee", "fn")
+FLAVOURS = ("ieee", "fn", "finite")
 
 RNE, RTZ, RDN, RUP, RMM = 0, 1, 2, 3, 4
 ROUNDING_MODES = (RNE, RTZ, RDN, RUP, RMM)
@@ -170,7 +176,13 @@ class FloatFormat:
         top = (1 << self.exp_bits) - 1
         if self.flavour == "ieee":
             return self._signed(((top - 1) << self.man_bits) | ((1 << self.man_bits) - 1), sign)
+        if self.flavour == "finite":
+            return self._signed((top << self.man_bits) | ((1 << self.man_bits) - 1), sign)
         return self._signed((top << self.man_bits) | ((1 << self.man_bits) - 2), sign)
+
+    @property
+    def has_nan(self):
+        return self.flavour != "finite"
 
     def min_normal(self, sign=0):
         return self._signed(1 << self.man_bits, sign)
@@ -180,7 +192,10 @@ class FloatFormat:
 
     @property
     def canonical_nan(self):
-        """RISC-V canonical NaN (sign 0, exponent all ones, mantissa MSB only); "fn": 0 1..1 1..1."""
+        """RISC-V canonical NaN (sign 0, exponent all ones, mantissa MSB only); "fn": 0 1..1 1..1;
+        ``ValueError`` for a "finite" format, which has none."""
+        if not self.has_nan:
+            raise ValueError(f"{self!r} has no NaN")
         top = ((1 << self.exp_bits) - 1) << self.man_bits
         if self.flavour == "fn":
             return top | ((1 << self.man_bits) - 1)
@@ -189,7 +204,7 @@ class FloatFormat:
     @property
     def signalling_nan(self):
         """A signalling NaN (mantissa LSB only), or None when the format has none."""
-        if self.flavour == "fn" or self.man_bits < 2:
+        if self.flavour != "ieee" or self.man_bits < 2:
             return None
         return (((1 << self.exp_bits) - 1) << self.man_bits) | 1
 
@@ -205,7 +220,10 @@ BF16 = FloatFormat(8, 7, name="BF16")
 E5M2 = FloatFormat(5, 2, name="E5M2")
 E4M3 = FloatFormat(4, 3, name="E4M3")
 E4M3FN = FloatFormat(4, 3, flavour="fn", name="E4M3FN")
-FORMATS = {f.name: f for f in (FP64, FP32, FP16, BF16, E5M2, E4M3, E4M3FN)}
+E3M2 = FloatFormat(3, 2, flavour="finite", name="E3M2")
+E2M3 = FloatFormat(2, 3, flavour="finite", name="E2M3")
+E2M1 = FloatFormat(2, 1, flavour="finite", name="E2M1")
+FORMATS = {f.name: f for f in (FP64, FP32, FP16, BF16, E5M2, E4M3, E4M3FN, E3M2, E2M3, E2M1)}
 
 
 def _check_format(name, fmt):
@@ -222,8 +240,9 @@ def corner_patterns(fmt):
     m = fmt.man_bits
     one = (fmt.bias << m) if fmt.bias > 0 else fmt.min_normal()
     mags = {0, 1, (1 << m) - 1, 1 << m, (1 << m) + 1, one, one + 1, one | (1 << (m - 1)),
-            fmt.max_finite(), fmt.max_finite() - 1, fmt.canonical_nan,
-            (((1 << fmt.exp_bits) - 1) << m) - 1}
+            fmt.max_finite(), fmt.max_finite() - 1, (((1 << fmt.exp_bits) - 1) << m) - 1}
+    if fmt.has_nan:
+        mags.add(fmt.canonical_nan)
     if fmt.has_inf:
         mags.add(fmt.inf())
         mags.add(fmt.canonical_nan | 1)
@@ -263,7 +282,7 @@ def _decode(p, fmt):
         inf = top & (mf == 0)
         quiet = nan & (((mf >> _U64(m - 1)) & _U64(1)) == 1)
     else:
-        nan = top & (mf == (1 << m) - 1)
+        nan = top & (mf == (1 << m) - 1) & fmt.has_nan
         inf = np.zeros(p.shape, dtype=bool)
         quiet = nan
     sub = ef == 0
@@ -341,7 +360,7 @@ def _round_core(sign, mag, lsb_exp, fmt, rm, saturate=False):
     ``sign`` bool, ``mag`` Python-int object array (>= 0), ``lsb_exp`` int64,
     ``rm`` int64 codes 0..4; all of one shape.  ``mag == 0`` gives the zero of ``sign``.
     """
-    saturate = bool_param("saturate", saturate)
+    saturate = bool_param("saturate", saturate) or not fmt.has_nan
     shape = np.shape(sign)
     sign, rm = np.asarray(sign, dtype=bool).reshape(-1), np.asarray(rm).reshape(-1)
     mag = _obj(mag).reshape(-1)
@@ -387,7 +406,7 @@ def _round_core(sign, mag, lsb_exp, fmt, rm, saturate=False):
 def _special_inf(sign, fmt, saturate):
     """Pattern and flags for an exact infinite result of ``sign``."""
     signbit = sign.astype(_U64) << _U64(fmt.width - 1)
-    if saturate:
+    if saturate or not fmt.has_nan:
         return _U64(fmt.max_finite()) | signbit, np.zeros(sign.shape, dtype=_U64)
     if fmt.has_inf:
         return _U64(fmt.inf()) | signbit, np.zeros(sign.shape, dtype=_U64)
@@ -480,12 +499,15 @@ def round(values, *, fmt, rm=RNE, saturate=False):
     mag.reshape(-1)[:] = [p[1] for p in parts]
     exp = np.array([p[2] for p in parts], dtype=np.int64).reshape(arr.shape)
     kind = np.array([p[3] for p in parts], dtype=np.int64).reshape(arr.shape)
+    if not fmt.has_nan and (kind == NAN).any():
+        raise ValueError(f"values: a NaN cannot be rounded to {fmt!r}, which has no NaN")
     out, flags = _round_core(sign, mag, exp, fmt, rm, saturate)
     inf_pat, inf_flags = _special_inf(sign, fmt, saturate)
     out = np.where(kind == INF, inf_pat, out)
     flags = np.where(kind == INF, inf_flags, flags)
-    out = np.where(kind == NAN, _U64(fmt.canonical_nan), out)
-    flags = np.where(kind == NAN, _U64(0), flags)
+    if fmt.has_nan:
+        out = np.where(kind == NAN, _U64(fmt.canonical_nan), out)
+        flags = np.where(kind == NAN, _U64(0), flags)
     return out.astype(_U64), flags.astype(_U64)
 
 
@@ -503,6 +525,8 @@ def convert(patterns, *, src, dst, rm=RNE, saturate=False):
     p = src.check("patterns", patterns)
     rm = _rm_array(rm, p.shape, _RM_CODES)
     d = _decode(p, src)
+    if not dst.has_nan and ((d.cls == NAN).any() or (rm >= 5).any()):
+        raise ValueError(f"convert: {dst!r} has no NaN for a NaN pattern or a reserved rounding mode")
     sign = d.sign.astype(bool)
     finite = d.cls <= NORMAL
     mag = np.where(finite, d.significand, _U64(0))
@@ -511,17 +535,20 @@ def convert(patterns, *, src, dst, rm=RNE, saturate=False):
     inf_pat, inf_flags = _special_inf(sign, dst, saturate)
     out = np.where(d.cls == INF, inf_pat, out)
     flags = np.where(d.cls == INF, inf_flags, flags)
-    nan = (d.cls == NAN) | ~good_rm
-    out = np.where(nan, _U64(dst.canonical_nan), out)
-    flags = np.where(nan, np.where(d.signalling | ~good_rm, NV, 0), flags)
+    if dst.has_nan:
+        nan = (d.cls == NAN) | ~good_rm
+        out = np.where(nan, _U64(dst.canonical_nan), out)
+        flags = np.where(nan, np.where(d.signalling | ~good_rm, NV, 0), flags)
     return out.astype(_U64), flags.astype(_U64)
 
 
-def fused_dot(a, b, c, *, src, dst, rm):
-    """``round_dst(sum_i a[:, i] * b[:, i] + c)`` with a single rounding.
+def fused_dot(a, b, c, *, src, dst, rm, scale=None):
+    """``round_dst(2**scale * sum_i a[:, i] * b[:, i] + c)`` with a single rounding.
 
-    a, b : (n, K) ``src`` patterns, K >= 1;  c : (n,) ``dst`` patterns;
-    rm : scalar or (n,) rounding-mode codes 0..7 (5..7 reserved: canonical NaN, NV).
+    a, b : (n, K) ``src`` patterns, K >= 1;  c : (n,) ``dst`` patterns (``dst``
+    has a NaN: not "finite"); rm : scalar or (n,) rounding-mode codes 0..7 (5..7
+    reserved: canonical NaN, NV); scale : None or (n,) integers, a power of two
+    on the products (not on c), as the shared scales of MX blocks give.
     Returns ``(result, fflags)``, (n,) uint64 each.  Specials: any NaN operand ->
     canonical NaN; NV for a signalling NaN operand, for Inf * 0, and for Inf - Inf
     among the products and c (when no operand is NaN); otherwise an infinite
@@ -531,6 +558,8 @@ def fused_dot(a, b, c, *, src, dst, rm):
     for those under RDN.
     """
     src, dst = _check_format("src", src), _check_format("dst", dst)
+    if not dst.has_nan:
+        raise ValueError(f"fused_dot: dst {dst!r} has no NaN for invalid results")
     a = src.check("a", a)
     b = src.check("b", b)
     c = dst.check("c", c)
@@ -539,6 +568,15 @@ def fused_dot(a, b, c, *, src, dst, rm):
     if c.shape != a.shape[:1]:
         raise ValueError(f"fused_dot: expected c of shape ({a.shape[0]},) to match a {a.shape}; got {c.shape}")
     n = a.shape[0]
+    if scale is None:
+        scale = np.zeros(n, dtype=np.int64)
+    else:
+        scale = np.asarray(_int_array("scale", scale))
+        if scale.shape != (n,):
+            raise ValueError(f"fused_dot: expected scale of shape ({n},); got {scale.shape}")
+        if scale.size and max(abs(int(v)) for v in scale.flat) >= 1 << 20:
+            raise ValueError("fused_dot: scale must lie in -2**20..2**20")
+        scale = scale.astype(np.int64)
     rm = _rm_array(rm, (n,), _RM_CODES)
     da, db, dc = _decode(a, src), _decode(b, src), _decode(c, dst)
 
@@ -565,7 +603,7 @@ def fused_dot(a, b, c, *, src, dst, rm):
         p_sig = _obj(np.where(p_finite, da.significand * db.significand, _U64(0)))
     else:
         p_sig = _obj(np.where(p_finite, da.significand, _U64(0))) * _obj(np.where(p_finite, db.significand, _U64(0)))
-    p_exp = da.exponent + db.exponent - 2 * src.man_bits
+    p_exp = da.exponent + db.exponent - 2 * src.man_bits + scale[:, None]
     c_sig = _obj(np.where(dc.cls <= NORMAL, dc.significand, _U64(0)))[:, None]
     c_exp = (dc.exponent - dst.man_bits)[:, None]
     sigs = np.concatenate([p_sig, c_sig], axis=1)

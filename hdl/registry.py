@@ -204,7 +204,7 @@ def register(unit):
 
 
 # The modules whose import registers the entries, one per format family.
-UNIT_MODULES = ("units", "units_fp", "units_posit")
+UNIT_MODULES = ("units", "units_fp", "units_posit", "units_mx")
 
 
 def _load():

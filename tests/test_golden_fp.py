@@ -21,15 +21,17 @@ import softfloatpy as softfloat
 
 
 from golden import fp
-from golden.fp import (BF16, E4M3, E4M3FN, E5M2, FP16, FP32, FP64, NV, NX, OF, RDN, RMM, RNE, RTZ, RUP, UF,
+from golden.fp import (BF16, E2M1, E2M3, E3M2, E4M3, E4M3FN, E5M2, FP16, FP32, FP64, NV, NX, OF, RDN, RMM, RNE,
+                       RTZ, RUP, UF,
                        FloatFormat, convert, decode, encode, fma, fused_dot, to_fraction)
 
 
 MODES = (RNE, RTZ, RDN, RUP, RMM)
 ML = {FP32: np.float32, FP16: np.float16, BF16: ml_dtypes.bfloat16, E5M2: ml_dtypes.float8_e5m2,
-      E4M3: ml_dtypes.float8_e4m3, E4M3FN: ml_dtypes.float8_e4m3fn}
-UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-SMALL = [E5M2, E4M3, E4M3FN, FP16, BF16]          # every pattern can be enumerated
+      E4M3: ml_dtypes.float8_e4m3, E4M3FN: ml_dtypes.float8_e4m3fn, E3M2: ml_dtypes.float6_e3m2fn,
+      E2M3: ml_dtypes.float6_e2m3fn, E2M1: ml_dtypes.float4_e2m1fn}
+UINT = {4: np.uint8, 6: np.uint8, 8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
+SMALL = [E5M2, E4M3, E4M3FN, FP16, BF16, E3M2, E2M3, E2M1]          # every pattern can be enumerated
 
 
 def ids(value):
@@ -49,6 +51,7 @@ def ref_value(p, f):
         return ("inf", s) if m == 0 else ("nan", m < (1 << (m_bits - 1)))
     if f.flavour == "fn" and e == top and m == (1 << m_bits) - 1:
         return ("nan", False)
+    # "finite": every pattern is a number
     significand = m if e == 0 else m + (1 << m_bits)
     return ("num", s, significand * Fraction(2) ** (max(e, 1) - f.bias - m_bits))
 
@@ -57,6 +60,8 @@ def ref_max(f):
     top = (1 << f.exp_bits) - 1
     if f.flavour == "ieee":
         return (2 - Fraction(1, 2 ** f.man_bits)) * Fraction(2) ** (top - 1 - f.bias)
+    if f.flavour == "finite":
+        return (2 - Fraction(1, 2 ** f.man_bits)) * Fraction(2) ** (top - f.bias)
     return (2 - Fraction(2, 2 ** f.man_bits)) * Fraction(2) ** (top - f.bias)
 
 
@@ -119,8 +124,8 @@ def ref_round(sign, x, f, rm):
     return ref_pattern(sign, y, f), flags
 
 
-def ref_fused(a_row, b_row, c, src, dst, rm):
-    """IEEE 754 / RISC-V sum of products plus c, exact, then one rounding."""
+def ref_fused(a_row, b_row, c, src, dst, rm, scale=0):
+    """IEEE 754 / RISC-V sum of products (times 2**scale) plus c, exact, then one rounding."""
     if rm >= 5:
         return ref_nan(dst), NV
     pairs = [(ref_value(x, src), ref_value(y, src)) for x, y in zip(a_row, b_row)]
@@ -138,7 +143,7 @@ def ref_fused(a_row, b_row, c, src, dst, rm):
         if dst.flavour == "fn":
             return ref_nan(dst), NV
         return (inf_signs.pop() << (dst.width - 1)) | (((1 << dst.exp_bits) - 1) << dst.man_bits), 0
-    terms = [(x[1] ^ y[1], x[2] * y[2]) for x, y in pairs] + [(vc[1], vc[2])]
+    terms = [(x[1] ^ y[1], x[2] * y[2] * Fraction(2) ** scale) for x, y in pairs] + [(vc[1], vc[2])]
     total = sum((-v if s else v) for s, v in terms)
     if total == 0:
         if all(v == 0 for _, v in terms) and len({s for s, _ in terms}) == 1:
@@ -276,13 +281,17 @@ def ml_cast(x, dtype):
 @pytest.mark.parametrize("f", list(ML), ids=ids)
 def test_named_format_limits_match_ml_dtypes(f):
     info = ml_dtypes.finfo(ML[f])
-    assert f.width == 8 * np.dtype(ML[f]).itemsize
+    assert f.width == info.bits
     for helper, want in ((f.max_finite, info.max), (f.min_normal, info.smallest_normal),
                          (f.min_subnormal, info.smallest_subnormal)):
         value = to_fraction([helper()], f)[0]
         assert value == Fraction(float(want)), helper.__name__
         assert to_fraction([helper(1)], f)[0] == -Fraction(float(want))
-    assert np.isnan(ml_view(np.array([f.canonical_nan]), f).astype(np.float32))[0]
+    if f.has_nan:
+        assert np.isnan(ml_view(np.array([f.canonical_nan]), f).astype(np.float32))[0]
+    else:
+        with pytest.raises(ValueError, match="has no NaN"):
+            f.canonical_nan
     if f.has_inf:
         assert ml_view(np.array([f.inf(), f.inf(1)]), f).astype(np.float32).tolist() == [np.inf, -np.inf]
     else:
@@ -350,15 +359,19 @@ def test_signalling_nans_match_softfloat(f):
     assert np.array_equal(d.signalling, want)
 
 
-@pytest.mark.parametrize("f", list(fp.FORMATS.values()) + [FloatFormat(2, 1), FloatFormat(3, 2, flavour="fn")],
+@pytest.mark.parametrize("f", list(fp.FORMATS.values()) + [FloatFormat(2, 1), FloatFormat(3, 2, flavour="fn"),
+                               FloatFormat(3, 3, bias=5, flavour="finite")],
                          ids=ids)
 def test_corner_patterns_cover_the_special_values(f):
     got = set(fp.corner_patterns(f).tolist())
     want = {f.zero(0), f.zero(1), f.min_subnormal(0), f.min_subnormal(1), f.min_normal(1), f.max_finite(0),
-            f.max_finite(1), f.canonical_nan}
+            f.max_finite(1)}
     want |= {f.inf(0), f.inf(1)} if f.has_inf else set()
     want |= {f.signalling_nan} if f.signalling_nan is not None else set()
+    want |= {f.canonical_nan} if f.has_nan else set()
     assert want <= got and max(got) < 1 << f.width
+    if not f.has_nan:
+        return
     assert ref_value(f.canonical_nan, f)[0] == "nan" and not ref_value(f.canonical_nan, f)[1]
     if f.signalling_nan is not None:
         assert ref_value(f.signalling_nan, f) == ("nan", True)
@@ -402,7 +415,7 @@ def test_widening_conversion_is_exact_and_matches_ml_dtypes(src, dst):
         assert np.array_equal(flags, np.where(signalling, NV, 0))
 
 
-NARROW = [BF16, FP16, E5M2, E4M3, E4M3FN]
+NARROW = [BF16, FP16, E5M2, E4M3, E4M3FN, E3M2, E2M3, E2M1]
 
 
 def float32_samples(rng, dst, n):
@@ -422,13 +435,20 @@ def float32_samples(rng, dst, n):
 def test_narrowing_from_float32_matches_ml_dtypes(dst, seed):
     rng = np.random.default_rng(seed)
     p = float32_samples(rng, dst, 40000)
+    if not dst.has_nan:       # ml_dtypes saturates these, as the "finite" flavour does; NaN has no pattern
+        p = p[~np.isnan(p.astype(np.uint32).view(np.float32))]
     want = ml_cast(p.astype(np.uint32).view(np.float32), ML[dst])
     nan = np.isnan(want.astype(np.float32))
     want_bits = want.view(UINT[dst.width]).astype(np.uint64)
     got, _ = convert(p, src=FP32, dst=dst, rm=RNE)
     bad = np.flatnonzero((got != want_bits) & ~nan)
     assert bad.size == 0, f"{hex(int(p[bad[0]]))} -> {hex(int(got[bad[0]]))}, ml_dtypes {hex(int(want_bits[bad[0]]))}"
-    assert (got[nan] == dst.canonical_nan).all()
+    if dst.has_nan:
+        assert (got[nan] == dst.canonical_nan).all()
+    else:
+        assert not nan.any()
+        with pytest.raises(ValueError, match="has no NaN"):
+            convert([0x7FC00000], src=FP32, dst=dst)
 
 
 @pytest.mark.parametrize("src,dst", [(s, d) for s in (FP16, BF16) for d in (E5M2, E4M3, E4M3FN)]
@@ -649,6 +669,41 @@ def test_fused_dot_matches_exact_fraction_sum(src, dst, k, seed):
     want = [ref_fused(x, y, z, src, dst, r) for x, y, z, r in zip(a.tolist(), b.tolist(), c.tolist(), rm.tolist())]
     want = (np.array([w[0] for w in want], dtype=np.uint64), np.array([w[1] for w in want], dtype=np.uint64))
     assert_same(got, want, f"{src!r}->{dst!r} K={k}", [a, b, c, rm])
+
+
+@pytest.mark.parametrize("src,dst", [(E2M1, FP32), (E3M2, FP16), (E2M3, BF16), (E4M3FN, FP32), (E5M2, FP32)],
+                         ids=ids)
+def test_scaled_fused_dot_matches_exact_fraction_sum(src, dst, seed):
+    """``scale`` multiplies the products by a power of two before the one rounding (MX shared scales),
+    reaching the destination's overflow and subnormals; the "finite" formats as sources."""
+    rng = np.random.default_rng(seed)
+    a, b, c = dot_samples(rng, src, dst, 100, 4)
+    rm = rng.integers(0, 5, size=a.shape[0])
+    reach = (1 << dst.exp_bits) + 2 * dst.man_bits
+    scale = rng.integers(-reach, reach, size=a.shape[0])
+    got = fused_dot(a, b, c, src=src, dst=dst, rm=rm, scale=scale)
+    want = [ref_fused(x, y, z, src, dst, r, k) for x, y, z, r, k in
+            zip(a.tolist(), b.tolist(), c.tolist(), rm.tolist(), scale.tolist())]
+    want = (np.array([w[0] for w in want], dtype=np.uint64), np.array([w[1] for w in want], dtype=np.uint64))
+    assert_same(got, want, f"{src!r}->{dst!r} scaled", [a, b, c, rm, scale])
+    assert (got[1] & OF).any() and (got[1] & UF).any()
+
+
+@pytest.mark.parametrize("rm", MODES)
+def test_finite_formats_saturate_in_every_mode(rm):
+    for f in (E3M2, E2M3, E2M1):
+        for sign in (0, 1):
+            got, flags = fp.round([(-1) ** sign * 1000, (-1) ** sign * float("inf")], fmt=f, rm=rm)
+            assert [hex(int(x)) for x in got] == [hex(f.max_finite(sign))] * 2
+            assert flags.tolist() == [OF | NX, 0]
+    with pytest.raises(ValueError, match="E2M1.* has no NaN"):
+        fp.round([float("nan")], fmt=E2M1)
+    with pytest.raises(ValueError, match="fused_dot: dst E3M2.* has no NaN"):
+        fused_dot([[0]], [[0]], [0], src=E2M1, dst=E3M2, rm=RNE)
+    with pytest.raises(ValueError, match=r"expected scale of shape \(1,\)"):
+        fused_dot([[0]], [[0]], [0], src=E2M1, dst=FP32, rm=RNE, scale=[1, 2])
+    with pytest.raises(TypeError, match="scale: expected integers"):
+        fused_dot([[0]], [[0]], [0], src=E2M1, dst=FP32, rm=RNE, scale=[1.5])
 
 
 @pytest.mark.parametrize("rm", MODES)

@@ -50,6 +50,7 @@ def unpack(m, pattern, fmt, name):
     ``fmt.flavour == "ieee"``: the all-ones exponent field is Inf (mantissa 0) or
     NaN, signalling when the mantissa MSB is clear.  ``"fn"`` (OCP E4M3FN): no
     Inf; only the all-ones exponent and mantissa is NaN, never signalling.
+    ``"finite"`` (OCP FP6, FP4): every pattern is a number.
     """
     e, mb = fmt.exp_bits, fmt.man_bits
     mant, field, sign = pattern[:mb], pattern[mb:mb + e], pattern[mb + e]
@@ -63,8 +64,10 @@ def unpack(m, pattern, fmt, name):
         nan = top & (mant != 0)
         m.d.comb += [u.inf.eq(top & (mant == 0)), u.nan.eq(nan),
                      u.snan.eq(nan & ~mant[mb - 1] if mb >= 2 else 0)]
-    else:
+    elif fmt.flavour == "fn":
         m.d.comb += [u.inf.eq(0), u.nan.eq(top & (mant == (1 << mb) - 1)), u.snan.eq(0)]
+    else:
+        m.d.comb += [u.inf.eq(0), u.nan.eq(0), u.snan.eq(0)]
     normal = field != 0
     m.d.comb += [
         u.sign.eq(sign),

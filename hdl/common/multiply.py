@@ -11,7 +11,7 @@ signed); ``partial_products`` gives every ``a_i * b_j`` as its own signal and
 from amaranth import *
 
 
-__all__ = ["PARTIAL_SPLIT", "partial_products", "sum_partials"]
+__all__ = ["PARTIAL_SPLIT", "partial_products", "sum_partials", "lut_product"]
 
 
 PARTIAL_SPLIT = 18
@@ -47,3 +47,11 @@ def sum_partials(m, partials, width):
              for key in partials if key.startswith("partial_")]
     m.d.comb += product.eq(sum(terms))
     return product
+
+
+def lut_product(a, b):
+    """``a * b`` of two short unsigned operands as the sum of ``b``'s AND rows, which synthesis
+    builds from LUTs: a ``*`` of any width goes to a DSP block on ECP5, a waste for the 2x2..4x4
+    significand products of fp4/fp6/fp8 elements."""
+    a, b = Value.cast(a), Value.cast(b)
+    return sum((a & b[j].replicate(len(a))) << j for j in range(len(b)))
