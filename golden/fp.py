@@ -641,6 +641,7 @@ def fma(a, b, c, *, fmt, rm):
     fmt = _check_format("fmt", fmt)
     a = fmt.check("a", a)
     b = fmt.check("b", b)
-    if a.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"fma: expected a, b, c of one shape (n,); got {a.shape}, {b.shape}")
+    c = fmt.check("c", c)
+    if a.ndim != 1 or a.shape != b.shape or c.shape != a.shape:
+        raise ValueError(f"fma: expected a, b, c of one shape (n,); got {a.shape}, {b.shape}, {c.shape}")
     return fused_dot(a[:, None], b[:, None], c, src=fmt, dst=fmt, rm=rm)

@@ -121,6 +121,8 @@ class Param:
 
 
 def _fmt(value):
+    if value is None:
+        return "auto"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -181,7 +183,9 @@ class Unit:
             try:
                 self.validate(params)
             except ValueError as exc:
-                raise RegistryError(f"{self.name}: {exc}") from None
+                owner, _, rest = str(exc).partition(": ")
+                text = rest if rest and owner.lower() == self.name.replace("_", "") else str(exc)
+                raise RegistryError(f"{self.name}: {text}") from None
         return params
 
     def build(self, params):

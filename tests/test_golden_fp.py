@@ -786,6 +786,8 @@ def test_fused_dot_rejects_bad_operands():
         fused_dot(c, c, c, src=E5M2, dst=FP16, rm=RNE)
     with pytest.raises(ValueError, match="c of shape"):
         fused_dot(ok, ok, c[:2], src=E5M2, dst=FP16, rm=RNE)
+    with pytest.raises(ValueError, match=r"fma: expected a, b, c of one shape \(n,\); got \(3,\), \(3,\), \(2,\)"):
+        fma(c, c, c[:2], fmt=FP16, rm=RNE)
     with pytest.raises(ValueError, match="rm"):
         fused_dot(ok, ok, c, src=E5M2, dst=FP16, rm=8)
     with pytest.raises(ValueError, match="rm"):
