@@ -268,12 +268,12 @@ def test_components_take_float_formats_not_their_names():
 ], ids=str)
 def test_formats_outside_the_registry_are_built_bit_exactly(kind, src, dst, seed):
     """The components take any FloatFormat the golden model does (the CLI names only the common ones):
-    400 random vectors in the Amaranth simulator, FMADD / SDOTP in every rounding mode."""
+    250 random vectors in the Amaranth simulator, FMADD / SDOTP in every rounding mode."""
     from amaranth.sim import Simulator
     from hdl.exsdotp import Exsdotp
     from hdl.fma import Fma
     from hdl.units_fp import _fused_vectors
-    k, n = (1, 400) if kind == "fma" else (2, 400)
+    k, n = (1, 250) if kind == "fma" else (2, 250)
     rng = np.random.default_rng(seed)
     a, b, c, rm = _fused_vectors(src, dst, k, n, rng, [])
     expected = np.stack(fp.fused_dot(a, b, c, src=src, dst=dst, rm=rm), axis=1)
