@@ -92,12 +92,21 @@ def pack_port(array, port_width, copies, rows):
 
 
 def _unpack(words, port_width, copies):
-    """Inverse of ``pack_port`` for a 1-lane output port: (copies * rows,) uint64, copy-major."""
+    """Inverse of ``pack_port`` for an output port: (copies * rows,) copy-major, uint64 or, for a
+    port wider than 64 bits (lanes packed), Python ints."""
     mask = (1 << port_width) - 1
-    out = np.empty((copies, len(words)), dtype=np.uint64)
+    out = np.empty((copies, len(words)), dtype=np.uint64 if port_width <= 64 else object)
     for k in range(copies):
         out[k] = [(w >> (k * port_width)) & mask for w in words]
     return out.reshape(-1)
+
+
+def _expected_words(values, port_width):
+    """Golden outputs as ``_unpack`` gives them: (n, lanes) arrays packed into one int per row."""
+    values = np.asarray(values, dtype=np.uint64)
+    if values.ndim == 2:
+        return np.array(pack_port(values, port_width, 1, len(values)), dtype=object)
+    return values
 
 
 def _build(verilog, harness, waves, log):
@@ -173,8 +182,8 @@ def simulate(unit, params, *, vectors=100_000, seed=None, inputs=None, copies=No
     for k in range(copies):
         chunk = {name: np.asarray(v)[k * rows:(k + 1) * rows] for name, v in inputs.items()}
         golden = unit.golden(params, chunk)
-        for name in out_ports:
-            expected[name].append(np.asarray(golden[name], dtype=np.uint64))
+        for name, p in out_ports.items():
+            expected[name].append(_expected_words(golden[name], p["width"]))
     expected = {name: np.concatenate(v) for name, v in expected.items()}
 
     harness = harness_verilog(unit.name, ports, copies)

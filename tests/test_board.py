@@ -123,6 +123,7 @@ HARNESS_CASES = [
     ("vsq_mac", {"lanes": "2"}),
     ("fma", {"fmt": "fp16", "src": "e5m2"}),
     ("exsdotp", {}),
+    ("mx_quantize", {"elem": "e2m1", "block": "3"}),   # an output port of packed lanes
 ]
 
 

@@ -137,7 +137,8 @@ def normalize_masks(m, width, amounts):
     return dict(amounts, stop=stop, dropped=dropped)
 
 
-def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo, exponent_hi, limits=None, **carry):
+def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo, exponent_hi, limits=None,
+                    name="", **carry):
     """Brings a magnitude to the compact form ``FloatRound`` takes, stopping at the subnormal range
     of ``fmt``; returns ``(mantissa, exponent_top, carry)``, ``carry`` the values after the cut
     points ``cuts = (count, coarse)``.
@@ -148,7 +149,8 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
     says so) it is shifted right instead, the bits shifted out kept as sticky.  ``mantissa`` (P + 3
     bits): the top ``P + 2`` bits of the shifted magnitude above one sticky bit, the OR of all bits
     below them; ``exponent_top``, the weight of the mantissa's MSB.  ``width >= P + 3``.
-    ``limits`` are ``normalize_limits`` of ``exponent`` (worked out here when None).
+    ``limits`` are ``normalize_limits`` of ``exponent`` (worked out here when None).  ``name``
+    prefixes the submodules' names, for a unit that normalizes more than one magnitude.
 
     Two forms.  With a register at ``count``, the leading-zero count of the magnitude (the limit
     ORed in as a stop bit) goes through it and the shift is done in two steps, by the count's
@@ -168,7 +170,7 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
         limits = amounts if by_steps else normalize_masks(m, w, amounts)
     value = magnitude
     if exponent_lo + (w - 1) - fmt.emin < 0:
-        m.submodules.denormalize = right = ShiftRightSticky(w, bits_for(w))
+        m.submodules[f"{name}denormalize"] = right = ShiftRightSticky(w, bits_for(w))
         m.d.comb += [right.value.eq(magnitude), right.amount.eq(limits["down"])]
         # The sticky bit from the magnitude and a mask, beside the shift rather than through it.
         sticky = right.sticky if by_steps else (magnitude & limits["dropped"]).any()
@@ -181,7 +183,7 @@ def float_normalize(m, pipe, cuts, fmt, magnitude, exponent, width, exponent_lo,
         return Cat(sticky, head), exponent_top, carry
     # Counted on the magnitude itself, beside the right shift: a denormalized value is not shifted
     # left (its stop bit is the top one).
-    m.submodules.lzc = lzc = LeadingZeroCount(w)
+    m.submodules[f"{name}lzc"] = lzc = LeadingZeroCount(w)
     m.d.comb += lzc.value.eq(magnitude | limits["stop"])
     s = pipe.cut(count_cut, value=value, count=lzc.count, under=limits["under"],
                  exponent_top=limits["exponent_top"], **carry)

@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["Pipeline", "PipelinedUnit"]
+__all__ = ["Pipeline", "Combinational", "PipelinedUnit"]
 
 
 class Pipeline:
@@ -129,6 +129,20 @@ class Pipeline:
         if self._hold is not None:
             with m.Elif(self._out_ready):
                 m.d.sync += self._out_valid.eq(0)
+
+
+class Combinational:
+    """A stand-in for ``Pipeline`` with no registers: every cut point passes its values through.
+
+    For a block that takes a pipeline (``float_normalize``) used once per lane inside one stage
+    of a unit, whose own ``Pipeline`` cuts around all the lanes at once.
+    """
+
+    def registered(self, what):
+        return False
+
+    def cut(self, what, **values):
+        return dict(values)
 
 
 class PipelinedUnit(wiring.Component):
