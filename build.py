@@ -441,7 +441,7 @@ def cmd_depth(args):
     dsp = not args.no_dsp
     out = _check_dir(args.output or f"reports/pipeline/{unit.name}")
     work = _check_dir("build/synth", "work directory")
-    stem = "-".join([unit.name, *(f"{k}{_fmt(v)}" for k, v in overrides.items()), args.target,
+    stem = "-".join([unit.name, *(f"{k}{_fmt(params[k])}" for k in overrides), args.target,
                      "dsp" if dsp else "nodsp"]) + _abc9_tag(abc9_delay)[0]
     paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
     for path in paths:

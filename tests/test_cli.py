@@ -212,6 +212,14 @@ def test_a_first_line_that_mentions_the_marker_outside_our_header_is_not_taken_f
     assert user.read_text().startswith(first_line)
 
 
+def test_depth_names_its_files_by_the_parameters_values_not_their_spelling(tmp_path):
+    taken = tmp_path / "posit_add-N16-ecp5-85f-dsp.json"
+    taken.write_text("{}\n")
+    assert_one_line_error(cli("depth", "posit_add", "-p", "N= 0x10", "--target", "ecp5-85f", "-o", str(tmp_path)),
+                          "posit_add-N16-ecp5-85f-dsp.json exists and was not written by dlarith")
+    assert taken.read_text() == "{}\n"
+
+
 def test_an_earlier_output_is_replaced_without_force(tmp_path):
     assert cli("verilog", "int_dot", "-o", str(tmp_path)).returncode == 0
     first = (tmp_path / "int_dot.v").read_text()
