@@ -34,6 +34,14 @@ def test_random_fp32_blocks_and_corners(elem, block, seed):
     assert result.measured_latency == result.latency
 
 
+@pytest.mark.parametrize("elem", ["e2m3", "e2m1"])
+def test_random_bf16_blocks_where_lanes_drop_significand_bits(elem, seed):
+    """From BF16 the e2m3 and e2m1 lanes keep only the top 6 and 4 of its 8 significand bits above
+    a sticky bit (e4m3, e5m2, e3m2 keep all 8): the same directed and random blocks as from FP32."""
+    result = run({"elem": elem, "src": "bf16", "block": 4}, seed, vectors=10_000)
+    assert result.checked >= 10_000
+
+
 @pytest.mark.parametrize("elem", ["e4m3", "int8"])
 def test_every_bf16_value_in_every_lane_at_many_scales(elem, seed):
     """All 2**16 BF16 patterns, each in a block of 4 (lane = pattern mod 4) beside an anchor value
