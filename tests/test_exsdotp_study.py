@@ -97,11 +97,13 @@ def test_overflow_is_flagged_and_counted_as_infinite_error():
 
 
 def test_reduced_study_reproduces_the_seed_ordering_for_fp16_to_fp32(seed):
-    """U[0, 1) inputs (no cancellation; ordered for each of 300 seeds tried): with signed
-    N(0, 1) inputs a few nearly cancelling sums make 200-trial means too noisy to order
-    for every seed."""
+    """U[0, 1) inputs (no cancellation), 2000 trials: over 300 seeds the smallest ratio of means
+    (FMA chain / ExSdotp) was 1.14 at L = 16 and 1.27 at L = 64, and ExSdotp was more often
+    the more accurate by at least 6.6 points.  With 200 trials L = 16 fell to 0.99 (seed
+    481067382).  With signed N(0, 1) inputs a few nearly cancelling sums make the means too
+    noisy to order for every seed."""
     result = study.run(log=lambda *a: None, pairs=("fp16-fp32",), lengths=(16, 64),
-                       distributions=("uniform",), trials=200, seed=seed)
+                       distributions=("uniform",), trials=2000, seed=seed)
     assert [(r["pair"], r["length"]) for r in result["rows"]] == [("fp16-fp32", 16), ("fp16-fp32", 64)]
     for row in result["rows"]:
         assert 0 < row["exsdotp"]["mean"] <= row["fma"]["mean"], row
