@@ -71,9 +71,9 @@ the three-term path) the register sits beside the next one.
 from amaranth import *
 from amaranth.utils import bits_for
 
-from golden.fp import NV, NX, OF, UF
-from .common.float import (FloatRound, biased_exponent, exponent_shape, float_normalize, normalize_amounts,
-                           normalize_limits, normalize_masks, normalize_unpacked, unpack)
+from golden.fp import NV
+from .common.float import (biased_exponent, exponent_shape, float_normalize, normalize_amounts, normalize_limits,
+                           normalize_masks, normalize_unpacked, round_normalized, select_result, unpack)
 from .common import multiply as dsp_parts
 from .common.rounding import RoundingMode
 from .common.shift import ShiftRightSticky, place
@@ -575,34 +575,18 @@ def fused_dot(m, pipe, *, src, dst, a, b, c, rm, negate_products, negate_c, adde
 
     s = pipe.cut("normalized", mantissa=mantissa, exponent_top=exponent_top, sign=s["sign"],
                  total_zero=s["total_zero"], s_zero=s["s_zero"], c_signed=s["c_signed"], rm=s["rm"], tags=s["tags"])
-    m.submodules.round = rnd = FloatRound(dst, dst.precision + 3, carry_select=pipe.registered("rounded"))
-    m.d.comb += [
-        rnd.sign.eq(s["sign"]),
-        rnd.mantissa.eq(s["mantissa"]),
-        rnd.exponent_top.eq(s["exponent_top"]),
-        rnd.rm.eq(Mux(s["rm"] > RoundingMode.RMM.value, RoundingMode.RNE.value, s["rm"])),
-    ]
-    s = pipe.cut("rounded", rounded=rnd.result, overflow=rnd.overflow, underflow=rnd.underflow,
-                 inexact=rnd.inexact, total_zero=s["total_zero"], s_zero=s["s_zero"], c_signed=s["c_signed"],
-                 rm=s["rm"], tags=s["tags"])
+    s = round_normalized(m, pipe, dst, sign=s["sign"], mantissa=s["mantissa"], exponent_top=s["exponent_top"],
+                         rm=Mux(s["rm"] > RoundingMode.RMM.value, RoundingMode.RNE.value, s["rm"]),
+                         carry={key: s[key] for key in ("total_zero", "s_zero", "c_signed", "rm", "tags")})
     rm, tags = s["rm"], s["tags"]
     nan_out, invalid, inf_out, neg_inf, any_nonzero, all_neg, all_pos, c_zero = (tags[i] for i in range(8))
     rdn = rm == RoundingMode.RDN.value
     zero_sign = Mux(any_nonzero, rdn, all_neg | (~all_pos & rdn))
     inf = ((1 << dst.exp_bits) - 1) << dst.man_bits
-    result = Signal(dst.width, name="result_word")
-    flags = Signal(5, name="result_flags")
-    with m.If(nan_out):
-        m.d.comb += [result.eq(dst.canonical_nan), flags.eq(Mux(invalid, NV, 0))]
-    with m.Elif(inf_out):
-        m.d.comb += result.eq(Cat(C(inf, dst.width - 1), neg_inf))
-    with m.Elif(s["s_zero"] & ~c_zero):
-        m.d.comb += result.eq(s["c_signed"])
-    with m.Elif(s["total_zero"]):
-        m.d.comb += result.eq(Cat(C(0, dst.width - 1), zero_sign))
-    with m.Else():
-        m.d.comb += [
-            result.eq(s["rounded"]),
-            flags.eq(Mux(s["overflow"], OF | NX, 0) | Mux(s["underflow"], UF, 0) | Mux(s["inexact"], NX, 0)),
-        ]
+    result, flags = select_result(m, dst, s, [
+        (nan_out, dst.canonical_nan, Mux(invalid, NV, 0)),
+        (inf_out, Cat(C(inf, dst.width - 1), neg_inf), None),
+        (s["s_zero"] & ~c_zero, s["c_signed"], None),
+        (s["total_zero"], Cat(C(0, dst.width - 1), zero_sign), None),
+    ])
     return result, flags

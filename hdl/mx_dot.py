@@ -29,10 +29,10 @@ magnitude, normalized with the frame's exponent ``lo + Xa + Xb - 254``
 from amaranth import *
 from amaranth.utils import bits_for
 
-from golden.fp import FP32, NV, NX, OF, UF
+from golden.fp import FP32, NV
 from golden.mx import ELEMENTS, SCALE_BIAS, SCALE_NAN
 from .common.adder_tree import adder_tree
-from .common.float import FloatRound, biased_exponent, float_normalize, unpack
+from .common.float import biased_exponent, float_normalize, round_normalized, select_result, unpack
 from .common.multiply import lut_product
 from .common.params import check_int
 from .common.pipeline import PipelinedUnit
@@ -109,32 +109,15 @@ class MxDot(PipelinedUnit):
                                                     s["exponent"], width, lo_exp, lo_exp + 2 * (SCALE_NAN - 1),
                                                     **carry)
         s = pipe.cut("normalized", mantissa=mantissa, exponent_top=exponent_top, **s)
-        m.submodules.round = rnd = FloatRound(FP32, FP32.precision + 3, carry_select=pipe.registered("rounded"))
-        m.d.comb += [
-            rnd.sign.eq(s["negative"]),
-            rnd.mantissa.eq(s["mantissa"]),
-            rnd.exponent_top.eq(s["exponent_top"]),
-            rnd.rm.eq(Mux(s["bad_rm"], RoundingMode.RNE.value, s["rm"])),
-        ]
-        s = pipe.cut("rounded", rounded=rnd.result, overflow=rnd.overflow, underflow=rnd.underflow,
-                     inexact=rnd.inexact, **{key: s[key] for key in ("zero", *tags)})
-
-        result = Signal(32, name="result_word")
-        flags = Signal(5, name="result_flags")
-        nan_out = s["nan_scale"] | s["bad_rm"] | s.get("nan", C(0, 1))
-        with m.If(nan_out):
-            m.d.comb += [result.eq(FP32.canonical_nan),
-                         flags.eq(Mux(~s["nan_scale"] & (s["bad_rm"] | s.get("invalid", C(0, 1))), NV, 0))]
+        s = round_normalized(m, pipe, FP32, sign=s["negative"], mantissa=s["mantissa"],
+                             exponent_top=s["exponent_top"], rm=Mux(s["bad_rm"], RoundingMode.RNE.value, s["rm"]),
+                             carry={key: s[key] for key in ("zero", *tags)})
+        specials = [(s["nan_scale"] | s["bad_rm"] | s.get("nan", C(0, 1)), FP32.canonical_nan,
+                     Mux(~s["nan_scale"] & (s["bad_rm"] | s.get("invalid", C(0, 1))), NV, 0))]
         if "inf" in s:
-            with m.Elif(s["inf"]):
-                m.d.comb += result.eq(Cat(C(FP32.inf(), 31), s["inf_negative"]))
-        with m.Elif(s["zero"]):
-            m.d.comb += result.eq(Cat(C(0, 31), s["zero_sign"]))
-        with m.Else():
-            m.d.comb += [
-                result.eq(s["rounded"]),
-                flags.eq(Mux(s["overflow"], OF | NX, 0) | Mux(s["underflow"], UF, 0) | Mux(s["inexact"], NX, 0)),
-            ]
+            specials.append((s["inf"], Cat(C(FP32.inf(), 31), s["inf_negative"]), None))
+        specials.append((s["zero"], Cat(C(0, 31), s["zero_sign"]), None))
+        result, flags = select_result(m, FP32, s, specials)
         pipe.output(self.result.eq(result), self.flags.eq(flags))
         return m
 

@@ -18,6 +18,7 @@ from amaranth.utils import bits_for
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from golden.fp import NX, OF, UF
 from .params import check_bool, check_int
 from .rounding import RoundingMode, round_increment
 from .lzc import LeadingZeroCount
@@ -25,7 +26,8 @@ from .shift import Normalize, ShiftRightSticky, normalize_by_steps
 
 
 __all__ = ["Unpacked", "unpack", "biased_exponent", "normalize_unpacked", "exponent_shape", "normalize_limits",
-           "normalize_amounts", "normalize_masks", "float_normalize", "FloatRound"]
+           "normalize_amounts", "normalize_masks", "float_normalize", "FloatRound",
+           "round_normalized", "select_result"]
 
 
 def exponent_shape(fmt):
@@ -296,3 +298,35 @@ class FloatRound(wiring.Component):
             self.result.eq(Cat(Mux(overflow, Mux(to_inf, inf, max_finite), packed), sign)),
         ]
         return m
+
+
+def round_normalized(m, pipe, fmt, *, sign, mantissa, exponent_top, rm, carry):
+    """``FloatRound`` of ``float_normalize``'s ``mantissa`` (``fmt.precision + 3`` bits) and
+    ``exponent_top`` by ``rm`` (codes 0..4), then the pipeline cut ``rounded``: its values
+    ``rounded``, ``overflow``, ``underflow``, ``inexact`` and those of the dict ``carry``."""
+    m.submodules.round = rnd = FloatRound(fmt, fmt.precision + 3, carry_select=pipe.registered("rounded"))
+    m.d.comb += [rnd.sign.eq(sign), rnd.mantissa.eq(mantissa), rnd.exponent_top.eq(exponent_top), rnd.rm.eq(rm)]
+    return pipe.cut("rounded", rounded=rnd.result, overflow=rnd.overflow, underflow=rnd.underflow,
+                    inexact=rnd.inexact, **carry)
+
+
+def select_result(m, fmt, s, specials):
+    """The ``fmt`` word and RISC-V fflags of a rounded result ``s`` (``round_normalized``'s values).
+
+    ``specials`` is a list of ``(condition, word, flags)``, highest priority first: the first whose
+    condition holds gives the word and its flags (``None``: none raised); otherwise the word is
+    ``s["rounded"]`` with OF | NX on overflow, UF on underflow and NX when inexact.
+    """
+    result = Signal(fmt.width, name="result_word")
+    flags = Signal(5, name="result_flags")
+    for i, (condition, word, raised) in enumerate(specials):
+        with (m.Elif if i else m.If)(condition):
+            m.d.comb += result.eq(word)
+            if raised is not None:
+                m.d.comb += flags.eq(raised)
+    with m.Else():
+        m.d.comb += [
+            result.eq(s["rounded"]),
+            flags.eq(Mux(s["overflow"], OF | NX, 0) | Mux(s["underflow"], UF, 0) | Mux(s["inexact"], NX, 0)),
+        ]
+    return result, flags
