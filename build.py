@@ -8,7 +8,7 @@
     python build.py synth   --verilog FILE [FILE ...] --top NAME [--clock PORT|none] --target T [--no-dsp] [-o DIR]
     python build.py report  [-o DIR] [--force] [--readme README.md] [--with SYNTH.json ...]
     python build.py depth   UNIT [-p ...] --target T [--no-dsp] [-o DIR]   (Fmax and area vs pipeline depth)
-    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp, posit-gemm)
+    python build.py accuracy STUDY [-o DIR] [--readme README.md]   (STUDY: vsq, exsdotp, posit-gemm, bf16n)
     python build.py flash   UNIT [-p ...] --board icebreaker|ulx3s-85f [--port PORT] [--bitstream-only]
     python build.py flash   UNIT [-p ...] --simulate    (the board harness in the simulator, no board)
     python build.py all     [-o DIR] [--force]      (Verilog for every unit, then the area report)
@@ -557,8 +557,8 @@ def _update_readme(path, table, section="area-report"):
 
 def _studies():
     """Accuracy studies by name: modules with ``OUTPUTS`` (file names), ``run``, ``write``, ``render_markdown``."""
-    from golden import exsdotp_study, posit_gemm_study, vsq_study
-    return {"vsq": vsq_study, "exsdotp": exsdotp_study, "posit-gemm": posit_gemm_study}
+    from golden import bf16n_study, exsdotp_study, posit_gemm_study, vsq_study
+    return {"vsq": vsq_study, "exsdotp": exsdotp_study, "posit-gemm": posit_gemm_study, "bf16n": bf16n_study}
 
 
 def cmd_accuracy(args):
@@ -780,10 +780,10 @@ def parser():
     p.add_argument("-o", "--output", default=None, metavar="DIR",
                    help="output directory (default: reports/pipeline/UNIT)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
-    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp, posit-gemm)")
+    p = sub.add_parser("accuracy", help="accuracy study reproducing a seed's claim (vsq, exsdotp, posit-gemm, bf16n)")
     p.add_argument("study", metavar="STUDY", help="vsq (VS-Quant on all-MiniLM-L6-v2), exsdotp "
-                   "(ExSdotp vs cascaded FMA dot products) or posit-gemm (posit32 with the quire vs "
-                   "float32 GEMM)")
+                   "(ExSdotp vs cascaded FMA dot products), posit-gemm (posit32 with the quire vs "
+                   "float32 GEMM) or bf16n (BF16-N vs FP32 FMA dot products)")
     p.add_argument("-o", "--output", default=None, metavar="DIR", help="output directory (default: reports/accuracy/STUDY)")
     p.add_argument("--readme", metavar="FILE", help="also replace the marked accuracy section of FILE (README.md)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")

@@ -1,9 +1,9 @@
-"""Registry entries of the floating-point family: ``fma`` and ``exsdotp``."""
+"""Registry entries of the floating-point family: ``fma``, ``exsdotp``, ``exsdotp_simd`` and ``bf16n_fma``."""
 
 import numpy as np
 
-from golden import fp
-from . import exsdotp, fma
+from golden import bf16n, fp
+from . import bf16n_fma, exsdotp, fma
 from .fused_dot import CUT_POINTS
 from .registry import Param, Unit, register
 
@@ -507,5 +507,123 @@ register(Unit(
         RM_NOTE, "flags: the OR of the lanes' RISC-V fflags (NV=16, OF=4, UF=2, NX=1).",
     ),
     report_sets=({"src": "e5m2", "dst": "fp16", "depth": 0, "targets": ("ecp5-85f",)},),
+    sim_copies=2,
+))
+
+
+# -- bf16n_fma -------------------------------------------------------------------
+
+def _bf16n_pairs(params):
+    return bf16n.products(params["N"], params["full"])
+
+
+def _unpack_terms(words, n):
+    return np.stack(_split(words, n, 16), axis=1)
+
+
+def _pack_terms(terms):
+    return sum((terms[:, k] << U64(16 * k) for k in range(terms.shape[1])), U64(0))
+
+
+def _bf16n_golden(params, inputs):
+    n = params["N"]
+    result, flags = bf16n.fma(_unpack_terms(inputs["a"], n), _unpack_terms(inputs["b"], n), inputs["c"],
+                              rm=inputs["rm"], full=params["full"])
+    return {"result": result, "flags": flags}
+
+
+def _bf16n_vectors(params, n, rng):
+    """Half the rows from the fused-dot generator (corners, uniform bits, subnormals, c cancelling the
+    term products), half FP32 operands split into their bf16 terms with c at, near or cancelling the
+    rounded a0 * b0 or the whole product; a term's corner value here and there."""
+    terms = params["N"]
+    fused = n // 2
+    a, b, c, rm = _fused_vectors(fp.BF16, fp.FP32, terms, fused, rng, directed=[
+        ((0x0001,) * terms, (0x0001,) * terms, fp.FP32.bias << fp.FP32.man_bits, r) for r in range(5)])
+    m = n - fused
+    field = np.clip(127 + rng.integers(-30, 31, size=(2, m)), 1, 254).astype(U64)
+    x = (rng.integers(0, 2, size=(2, m), dtype=U64) << U64(31)) | (field << U64(23)) | \
+        rng.integers(0, 1 << 23, size=(2, m), dtype=U64)
+    sa, sb = bf16n.split(x[0], terms), bf16n.split(x[1], terms)
+    corner = rng.random((m, terms)) < 0.02
+    sa[corner] = rng.choice(fp.corner_patterns(fp.BF16), size=corner.sum())
+    sc = _moderate(fp.FP32, (m,), rng, 40)
+    kind = rng.choice(3, size=m)
+    lead, _ = fp.fused_dot(sa[:, :1], sb[:, :1], np.zeros(m, U64), src=fp.BF16, dst=fp.FP32, rm=fp.RNE)
+    whole, _ = bf16n.fma(sa, sb, np.zeros(m, U64), rm=fp.RNE, full=params["full"])
+    noise = rng.integers(0, 16, size=m, dtype=U64)
+    sc = np.where(kind == 1, (lead ^ U64(1 << 31)) ^ noise, sc)
+    sc = np.where(kind == 2, (whole ^ U64(1 << 31)) ^ (noise & U64(1)), sc)
+    s_rm = rng.integers(0, 5, size=m, dtype=U64)
+    s_rm[rng.random(m) < 0.01] = 5
+    return {"a": _pack_terms(np.concatenate([a, sa])), "b": _pack_terms(np.concatenate([b, sb])),
+            "c": np.concatenate([c, sc]), "rm": np.concatenate([rm, s_rm])}
+
+
+def _bf16n_describe(params, inputs, i, expected, actual):
+    n = params["N"]
+    a, b = (_unpack_terms(inputs[k][i:i + 1], n)[0] for k in ("a", "b"))
+    lines = [f"  rm={int(inputs['rm'][i])}  products (smallest first): "
+             + " ".join(f"a{x}*b{y}" for x, y in _bf16n_pairs(params))]
+    for name, t in (("a", a), ("b", b)):
+        lines.append(f"  {name} terms: " + ", ".join(_describe_value(v, fp.BF16) for v in t))
+    lines.append(f"  c={_describe_value(inputs['c'][i], fp.FP32)}")
+    for what, out in (("expected", expected), ("actual  ", actual)):
+        lines.append(f"  {what} result={_describe_value(out['result'], fp.FP32)} flags={_flag_text(out['flags'])}")
+    return "\n".join(lines)
+
+
+def _bf16n_report_summary(rows):
+    """bf16n_fma next to the FP32 FMA: the seed's multiplier area (significand bits squared: 8 x 8 = 64
+    per bf16 product, 24 x 24 = 576 for FP32) beside what the whole unit takes."""
+    def pick(unit, dsp, **want):
+        return next((r for r in rows if r["unit"] == unit and r["target"] == "ecp5-85f" and r["dsp"] == dsp
+                     and r["fits"] and all(r["params"].get(k) == v for k, v in want.items())), None)
+    lines = ["### BF16-N FMA vs the FP32 FMA (ECP5-85F, latency 1)", "",
+             "The seed counts multiplier area as significand bits squared: a bf16 product 8 x 8 = 64, FP32's "
+             "24 x 24 = 576.  `bf16n_fma` holds one bf16 -> FP32 FMA per term product, chained through FP32.", "",
+             "| DSP | unit | term products | multiplier area (seed's units) | LUT4 / DSP / MHz | LUT4 vs fp32 `fma` |",
+             "|---|---|---|---|---|---|"]
+    for dsp in (True, False):
+        base = pick("fma", dsp, fmt="fp32", src="same", depth=0)
+        if base:
+            lines.append(f"| {'yes' if dsp else 'no'} | `fma` fp32 | 1 | 576 | {base['lut4']} / {base['dsp_blocks']} / "
+                         f"{base['fmax_mhz']:.1f} | 1.00 |")
+        for r in rows:
+            if r["unit"] != "bf16n_fma" or r["target"] != "ecp5-85f" or r["dsp"] != dsp or not r["fits"]:
+                continue
+            count = len(bf16n.products(r["params"]["N"], r["params"]["full"]))
+            ratio = f"{r['lut4'] / base['lut4']:.2f}" if base else "-"
+            lines.append(f"| {'yes' if dsp else 'no'} | `bf16n_fma` N={r['params']['N']}"
+                         f"{' full' if r['params']['full'] else ''} | {count} | {64 * count} | {r['lut4']} / "
+                         f"{r['dsp_blocks']} / {r['fmax_mhz']:.1f} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+register(Unit(
+    name="bf16n_fma",
+    description="BF16-N FMA: a*b + c with a, b held as N bf16 terms each, FP32 accumulation, one FMA per term product",
+    params=(
+        Param("N", "bf16 terms per operand (a = a0 + a1 + ..., packed a0 in the low 16 bits)", 2, min=1, max=3),
+        Param("full", "all N*N term products (default: the triangle i + j < N, N(N+1)/2 of them)", False,
+              kind=bool),
+        Param("depth", "pipeline registers at each product step's cut points (fused_dot's, numbered by step; "
+              "latency = depth + 1)", lambda p: len(_bf16n_pairs(p)), auto="one per product step", min=0,
+              max=lambda p: len(bf16n_fma.cut_points(len(_bf16n_pairs(p))))),
+    ),
+    component=lambda N, full, depth: bf16n_fma.Bf16nFma(N=N, full=full, depth=depth),
+    golden=_bf16n_golden,
+    vectors=_bf16n_vectors,
+    describe=_bf16n_describe,
+    notes=(
+        "a, b: N bf16 terms each, a0 (the leading term, golden.bf16n.split) in bits 15:0, a1 in 31:16, a2 in 47:32.",
+        "acc = c; acc = round_fp32(a_i*b_j + acc) for each term product, smallest first (i + j descending, "
+        "then i descending): N=2 a1*b0, a0*b1, a0*b0; N=3 a2*b0, a1*b1, a0*b2, a1*b0, a0*b1, a0*b0.",
+        RM_NOTE, "flags: the OR of every step's RISC-V fflags (NV=16, OF=4, UF=2, NX=1).",
+        "NaN results are the canonical NaN; subnormals in and out, no flush.",
+    ),
+    report_sets=tuple({"N": n, "depth": 0, "targets": ("ecp5-85f",)} for n in (1, 2, 3)) + (
+        {"N": 2, "depth": 0, "dsp": False, "targets": ("ecp5-85f",)},),
+    report_summary=_bf16n_report_summary,
     sim_copies=2,
 ))

@@ -34,7 +34,8 @@ def lint_matrix():
     # Every cut point of the fused datapath taken, on each of its paths (exact frame, window, three terms).
     cases += [("exsdotp", {"depth": 12}), ("exsdotp", {"src": "fp16", "dst": "fp32", "depth": 12}),
               ("exsdotp", {"src": "bf16", "dst": "fp32", "vsum": True, "depth": 12}),
-              ("fma", {"fmt": "fp32", "depth": 12}), ("posit_add", {"N": 32, "depth": 9})]
+              ("fma", {"fmt": "fp32", "depth": 12}), ("posit_add", {"N": 32, "depth": 9}),
+              ("bf16n_fma", {"N": 2, "depth": 34})]
     unique = []
     for case in cases:
         if case not in unique:
