@@ -27,8 +27,8 @@ import numpy as np
 
 from . import bf16n, fp
 from ._checks import int_param
-from ._study import check_names, check_sizes, log_axes, save_figure, write_study
-from .exsdotp_study import exact_dot, fma_chain, relative_error
+from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
+from .exsdotp_study import error_summary, exact_dot, fma_chain, relative_error
 
 
 __all__ = ["METHODS", "LENGTHS", "DISTRIBUTIONS", "TRIALS", "SEED", "OUTPUTS",
@@ -70,11 +70,6 @@ def measure(a, b):
     return out
 
 
-def _summary(err):
-    err = err[~np.isnan(err)]
-    return {"mean": float(np.mean(err)), "median": float(np.median(err)), "max": float(np.max(err))}
-
-
 def _draw(rng, distribution, shape):
     values = rng.standard_normal(shape, dtype=np.float32) if distribution == "normal" else \
         rng.random(shape, dtype=np.float32)
@@ -96,7 +91,7 @@ def run(log=print, *, lengths=LENGTHS, distributions=tuple(DISTRIBUTIONS), trial
             rng = np.random.default_rng((seed, zlib.crc32(f"{dist}/{length}".encode())))
             a, b = _draw(rng, dist, (trials, length)), _draw(rng, dist, (trials, length))
             errors = measure(a, b)
-            stats = {name: _summary(e) for name, e in errors.items()}
+            stats = {name: error_summary(e) for name, e in errors.items()}
             rows.append({"distribution": dist, "length": length, **stats,
                          "ratio_median": {name: stats[name]["median"] / stats["fp32"]["median"]
                                           for name in METHODS if name != "fp32"},
@@ -150,12 +145,8 @@ def render_details(result):
 
 def plot(result, path):
     """Median relative error of every method against L, one panel per distribution."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    dists = list(result["distributions"])
-    fig, axes = plt.subplots(1, len(dists), figsize=(5.5 * len(dists), 4.5), squeeze=False)
-    for ax, dist in zip(axes[0], dists):
+    fig, axes, _ = distribution_panels(result)
+    for ax, dist in zip(axes[0], result["distributions"]):
         rows = [_cell(result, dist, n) for n in result["lengths"]]
         for name, label in result["methods"].items():
             ax.plot(result["lengths"], [r[name]["median"] for r in rows], marker="o", ms=4,
@@ -163,9 +154,7 @@ def plot(result, path):
         log_axes(ax, "dot-product length L", "median relative error (0 not shown)", result["lengths"])
         ax.set_title(f"{dist} inputs: {result['distributions'][dist]}", fontsize=9)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("BF16-N FMA chains vs the FP32 FMA chain, RNE")
-    fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, "BF16-N FMA chains vs the FP32 FMA chain, RNE")
 
 
 def write(result, out_dir):

@@ -32,11 +32,11 @@ import numpy as np
 
 from . import fp
 from ._checks import int_param
-from ._study import check_names, check_sizes, log_axes, save_figure, write_study
+from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
 
 
 __all__ = ["PAIRS", "LENGTHS", "DISTRIBUTIONS", "TRIALS", "SEED", "OUTPUTS",
-           "quantize", "chain", "exsdotp_chain", "fma_chain", "exact_dot", "relative_error",
+           "quantize", "chain", "exsdotp_chain", "fma_chain", "exact_dot", "relative_error", "error_summary",
            "measure", "run", "render_markdown", "plot", "write"]
 
 PAIRS = {
@@ -137,7 +137,8 @@ def measure(a, b, *, src, dst):
     return out
 
 
-def _summary(err):
+def error_summary(err):
+    """Mean, median and max of the relative errors ``err``, leaving out the NaNs (exact sums of 0)."""
     err = err[~np.isnan(err)]
     return {"mean": float(np.mean(err)), "median": float(np.median(err)), "max": float(np.max(err))}
 
@@ -171,7 +172,7 @@ def run(log=print, *, pairs=tuple(PAIRS), lengths=LENGTHS, distributions=tuple(D
                 a = quantize(_draw(rng, dist, (trials, length)), src)
                 b = quantize(_draw(rng, dist, (trials, length)), src)
                 m = measure(a, b, src=src, dst=dst)
-                ex, fm = _summary(m["exsdotp"]), _summary(m["fma"])
+                ex, fm = error_summary(m["exsdotp"]), error_summary(m["fma"])
                 nonzero = ~np.isnan(m["exsdotp"])
                 rows.append({
                     "distribution": dist, "pair": pair, "length": length,
@@ -257,13 +258,8 @@ def render_details(result):
 
 def plot(result, path):
     """Median relative error of both chains against L, one panel per distribution."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    dists = list(result["distributions"])
-    fig, axes = plt.subplots(1, len(dists), figsize=(5.5 * len(dists), 4.5), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, dist in zip(axes[0], dists):
+    fig, axes, colours = distribution_panels(result)
+    for ax, dist in zip(axes[0], result["distributions"]):
         for colour, (pair, label) in zip(colours, result["pairs"].items()):
             rows = [_cell(result, dist, pair, n) for n in result["lengths"]]
             ax.plot(result["lengths"], [r["exsdotp"]["median"] for r in rows], color=colour, marker="o",
@@ -273,9 +269,7 @@ def plot(result, path):
         log_axes(ax, "dot-product length L", "median relative error (0 not shown)")
         ax.set_title(f"{dist} inputs: {result['distributions'][dist]}", fontsize=9)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("ExSdotp chain (solid) vs cascaded expanding FMAs (dashed), RNE")
-    fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, "ExSdotp chain (solid) vs cascaded expanding FMAs (dashed), RNE")
 
 
 def write(result, out_dir):

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import fp, posit
 from ._checks import int_param
-from ._study import check_names, check_sizes, log_axes, save_figure, write_study
+from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
 
 
 __all__ = ["SIZES", "DISTRIBUTIONS", "METHODS", "SEED", "OUTPUTS",
@@ -396,12 +396,8 @@ def render_details(result):
 def plot(result, path):
     """MSE (top) and median (solid) / max (dashed) relative error (bottom) against n, one column
     per distribution, one colour per method."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig, axes, colours = distribution_panels(result, rows=2, height=8)
     dists = list(result["distributions"])
-    fig, axes = plt.subplots(2, len(dists), figsize=(5.5 * len(dists), 8), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     sizes = result["sizes"]
     for col, dist in enumerate(dists):
         rows = [_cell(result, dist, size) for size in sizes]
@@ -418,9 +414,7 @@ def plot(result, path):
         for ax in (top, bottom):
             log_axes(ax, "n (n x n GEMM, dot products of length n)", xticks=sizes)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle("posit32 with and without the quire vs float32 GEMM, against the exact product")
-    fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, "posit32 with and without the quire vs float32 GEMM, against the exact product")
 
 
 def write(result, out_dir):
