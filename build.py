@@ -738,7 +738,7 @@ def parser():
     p.add_argument("unit", metavar="UNIT", nargs="?", help="unit name (see `build.py list`); or give --verilog")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
     p.add_argument("--verilog", nargs="+", metavar="FILE",
-                   help="synthesize an external core from these Verilog files (.sv: SystemVerilog; "
+                   help="synthesize an external core from these Verilog files (.v; .sv: SystemVerilog; "
                         ".vh/.svh: headers, copied for `include) instead of a UNIT")
     p.add_argument("--top", metavar="NAME", help="the external core's module (with --verilog)")
     p.add_argument("--clock", metavar="PORT",

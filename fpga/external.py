@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from .synth import (HEADER_SUFFIXES, WRAPPER_NAME, _FILE_NAME, _read_command, _run, _tool,
+from .synth import (HEADER_SUFFIXES, VERILOG_SUFFIXES, WRAPPER_NAME, _FILE_NAME, _read_command, _run, _tool,
                     _yosys_name)
 from .wrapper import wrapper_verilog
 
@@ -39,6 +39,9 @@ def read_sources(paths):
         if not _FILE_NAME.match(name):
             raise ExternalError(f"file name {name!r} must be letters, digits and _.+- "
                                 "(no spaces or leading dot)")
+        if not name.endswith(VERILOG_SUFFIXES + HEADER_SUFFIXES):
+            raise ExternalError(f"{path}: not a Verilog file name; the flow reads "
+                                f"{', '.join(VERILOG_SUFFIXES + HEADER_SUFFIXES)} (VHDL is not supported)")
         if name in _RESERVED:
             raise ExternalError(f"file name {name!r} is reserved for the wrapper flow; rename the file")
         if name in texts and Path(given[name]).resolve() == path.resolve():

@@ -136,6 +136,7 @@ def _yosys_script(files, top, spec, dsp, abc9_delay_ps=None):
     return "\n".join(lines) + "\n"
 
 
+VERILOG_SUFFIXES = (".v", ".sv")
 HEADER_SUFFIXES = (".vh", ".svh")
 
 

@@ -370,6 +370,7 @@ def ext_dir(tmp_path_factory):
                     "  always @(posedge clock) q <= d;\nendmodule\n",
         "orphan.v": "module orphan (input wire a, output wire b);\n  missing u (.x(a), .y(b));\nendmodule\n",
         "noout.v": "module noout (input wire a);\nendmodule\n",
+        "padd8.vhd": "entity padd8 is\nend entity;\n",
     }
     for name, text in files.items():
         (d / name).write_text(text)
@@ -450,9 +451,10 @@ def test_report_with_puts_external_cores_beside_ours(external_runs, tmp_path, mo
     (("--verilog", "{d}/noout.v", "--top", "noout"), ("no output port",)),
     (("--verilog", "{d}/padd8.v", "--top", "padd8", "--clock", "out"), ("--clock out:", "1-bit input", "output")),
     (("--verilog", "{d}/padd8.v", "{d}/padd8.v", "--top", "padd8"), ("given twice",)),
+    (("--verilog", "{d}/padd8.vhd", "--top", "padd8"), ("padd8.vhd", "not a Verilog file name", ".sv")),
 ], ids=["missing-file", "no-top", "top-not-found", "unit-and-verilog", "neither", "top-without-verilog",
         "param-with-verilog", "unknown-target", "parse-error", "inout", "missing-submodule", "clock-name",
-        "clock-not-a-port", "no-outputs", "clock-not-an-input", "file-twice"])
+        "clock-not-a-port", "no-outputs", "clock-not-an-input", "file-twice", "not-verilog"])
 def test_synth_external_mistakes_give_one_line_and_status_2(args, fragments, ext_dir, tmp_path):
     args = [a.replace("{d}", str(ext_dir)) for a in args]
     if "--target" not in args:
