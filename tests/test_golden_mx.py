@@ -66,7 +66,7 @@ def float32_blocks(rng, n):
              rng.standard_normal((n, 32)) * np.exp2(rng.integers(-30, 30, size=(n, 32))),
              np.zeros((2, 32)),
              rng.standard_normal((n, 32)) * 2.0 ** -140,
-             rng.standard_normal((n, 32)) * 2.0 ** 126,
+             rng.uniform(-3.99, 3.99, size=(n, 32)) * 2.0 ** 126,
              rng.integers(-64, 64, size=(n, 32)) / 16 + 1 / 32]
     blocks = np.concatenate(parts).astype(np.float32)
     blocks[rng.random(blocks.shape[0]) < 0.05, rng.integers(0, 32)] = rng.choice([np.inf, -np.inf, np.nan])
