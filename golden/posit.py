@@ -60,7 +60,7 @@ from ._checks import bit_patterns, bool_param, int_param
 
 
 __all__ = [
-    "N_RANGE", "ES_RANGE", "PositFormat", "Decoded", "Quire",
+    "N_RANGE", "ES_RANGE", "PositFormat", "Decoded", "Quire", "QUIRE_STEPS",
     "add", "sub", "mul", "div", "sqrt", "neg", "absolute", "minimum", "maximum", "copysign",
     "eq", "lt", "le", "to_int", "from_int", "to_float32", "to_float64", "from_float32",
     "from_float64", "convert", "dot",
@@ -285,16 +285,25 @@ class PositFormat:
 
     def _encode_int(self, sign, mag, exp2, sticky=False):
         """Round ``(-1)**sign * (mag + sticky*eps) * 2**exp2`` for one Python int mag > 0."""
-        bl = mag.bit_length()
+        return self._encode_ints([sign], [mag], exp2, [sticky])[0]
+
+    def _encode_ints(self, signs, mags, exp2, stickies=None):
+        """``_encode_int`` of each of the Python ints ``mags`` (all > 0), in one ``encode``."""
         keep = 62
-        if bl - 1 > keep:
-            drop = bl - 1 - keep
-            sticky = sticky or (mag & ((1 << drop) - 1)) != 0
-            mag >>= drop
-        else:
-            mag <<= keep - (bl - 1)
-        out = self.encode([bool(sign)], [bl - 1 + exp2], [mag], keep, [bool(sticky)])
-        return out[0]
+        scales, sigs, sticky = [], [], []
+        for i, mag in enumerate(mags):
+            bl = mag.bit_length()
+            st = bool(stickies[i]) if stickies is not None else False
+            if bl - 1 > keep:
+                drop = bl - 1 - keep
+                st = st or (mag & ((1 << drop) - 1)) != 0
+                mag >>= drop
+            else:
+                mag <<= keep - (bl - 1)
+            scales.append(bl - 1 + exp2)
+            sigs.append(mag)
+            sticky.append(st)
+        return self.encode([bool(s) for s in signs], scales, np.array(sigs, dtype=_U64), keep, sticky)
 
 
 def _fmt(n, es):
@@ -622,6 +631,9 @@ def convert(a, *, n=32, es=2, out_n, out_es=2):
 
 # -- quire ------------------------------------------------------------------------------------
 
+QUIRE_STEPS = ("clear", "add_product", "sub_product", "add", "sub", "read")
+
+
 class Quire:
     """The quire of posit<n, es>: an exact fixed-point accumulator, rounded to a posit once.
 
@@ -742,6 +754,56 @@ class Quire:
         if q == 0:
             return _U64(0)
         return fmt._encode_int(q < 0, -q if q < 0 else q, -self.frac_bits)
+
+    def run(self, steps, a, b=None):
+        """Apply ``steps`` one after another and return the quire rounded to a posit after each
+        (uint64 array): the same as calling the methods one element at a time, in one pass.
+
+        ``steps`` is a sequence of names from ``QUIRE_STEPS`` (``"clear"``, ``"add_product"``,
+        ``"sub_product"``, ``"add"``, ``"sub"``, ``"read"``); ``a`` and ``b`` hold each step's
+        operand patterns (``b`` only read by the products; ``a`` unread by ``clear``/``read``).
+        """
+        fmt = self.format
+        steps = list(steps)
+        unknown = sorted(set(steps) - set(QUIRE_STEPS))
+        if unknown:
+            raise ValueError(f"Quire.run: unknown steps {unknown}; the steps are {', '.join(QUIRE_STEPS)}")
+        a = fmt.check("a", a).ravel()
+        b = np.zeros_like(a) if b is None else fmt.check("b", b).ravel()
+        if not (len(a) == len(b) == len(steps)):
+            raise ValueError(f"Quire.run: steps, a and b need one entry per step, got {len(steps)}, "
+                             f"{len(a)} and {len(b)}")
+        da, db = fmt.decode(a), fmt.decode(b)
+        prod = (da.sig * db.sig).tolist()
+        prod_shift = (da.scale + db.scale - 2 * fmt.fbits + self.frac_bits).tolist()
+        prod_sign = (da.sign ^ db.sign).tolist()
+        prod_zero = (da.zero | db.zero).tolist()
+        prod_nar = (da.nar | db.nar).tolist()
+        sig_a, shift_a = da.sig.tolist(), (da.scale - fmt.fbits + self.frac_bits).tolist()
+        sign_a, zero_a, nar_a = da.sign.tolist(), da.zero.tolist(), da.nar.tolist()
+        mask, nar_bits = (1 << self.width) - 1, 1 << (self.width - 1)
+        q, states = self._q, []
+        for i, step in enumerate(steps):
+            if step == "clear":
+                q = 0
+            elif step != "read" and q != nar_bits:
+                if step in ("add_product", "sub_product"):
+                    nar, zero, negative = prod_nar[i], prod_zero[i], prod_sign[i] ^ (step == "sub_product")
+                    p, sh = prod[i], prod_shift[i]
+                    term = 0 if zero or nar else (p << sh if sh >= 0 else p >> -sh)
+                else:
+                    nar, zero, negative = nar_a[i], zero_a[i], sign_a[i] ^ (step == "sub")
+                    term = 0 if zero or nar else sig_a[i] << shift_a[i]
+                q = nar_bits if nar else (q + (-term if negative else term)) & mask
+            states.append(q)
+        self._q = q
+        out = np.zeros(len(states), dtype=_U64)
+        live = [i for i, v in enumerate(states) if v not in (0, nar_bits)]
+        out[[i for i, v in enumerate(states) if v == nar_bits]] = fmt.nar
+        if live:
+            values = [states[i] - (1 << self.width) if states[i] >> (self.width - 1) else states[i] for i in live]
+            out[live] = fmt._encode_ints([v < 0 for v in values], [abs(v) for v in values], -self.frac_bits)
+        return out
 
 
 def dot(a, b, *, n=32, es=2):

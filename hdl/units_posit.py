@@ -262,14 +262,8 @@ _BINARY = {
     PositOp.EQ: posit.eq, PositOp.LT: posit.lt, PositOp.LE: posit.le,
 }
 _UNARY = {PositOp.SQRT: posit.sqrt, PositOp.NEG: posit.neg, PositOp.ABS: posit.absolute}
-_QUIRE_STEP = {
-    PositOp.QCLR: lambda q, a, b: q.clear(),
-    PositOp.QMADD: lambda q, a, b: q.add_product(a, b),
-    PositOp.QMSUB: lambda q, a, b: q.sub_product(a, b),
-    PositOp.QADD: lambda q, a, b: q.add(a),
-    PositOp.QSUB: lambda q, a, b: q.sub(a),
-    PositOp.QROUND: lambda q, a, b: q,
-}
+_QUIRE_STEP = {PositOp.QCLR: "clear", PositOp.QMADD: "add_product", PositOp.QMSUB: "sub_product",
+               PositOp.QADD: "add", PositOp.QSUB: "sub", PositOp.QROUND: "read"}
 
 
 def built_ops(params):
@@ -296,10 +290,9 @@ def _alu_golden(params, inputs):
         if pick.any():
             args = (a[pick], b[pick]) if op in _BINARY else (a[pick],)
             result[pick] = np.asarray(f(*args, n=n, es=es)).astype(_U64)
-    quire = posit.Quire(n, es)
-    for i in np.nonzero(code >= PositOp.QCLR.value)[0].tolist():
-        _QUIRE_STEP[PositOp(int(code[i]))](quire, a[i:i + 1], b[i:i + 1])
-        result[i] = quire.to_posit()
+    at = np.nonzero(code >= PositOp.QCLR.value)[0]
+    steps = [_QUIRE_STEP[PositOp(c)] for c in code[at].tolist()]
+    result[at] = posit.Quire(n, es).run(steps, np.asarray(a)[at], np.asarray(b)[at])
     return {"result": result}
 
 
@@ -466,11 +459,9 @@ def _quire_golden(params, inputs):
                          f"got {int(code.max())}")
     known = {op.value: op for op in PositQuireOp}
     result = np.full(len(code), fmt.nar, dtype=_U64)
-    quire = posit.Quire(fmt.n, fmt.es)
-    for i, c in enumerate(code.tolist()):
-        if c in known:
-            _QUIRE_STEP[_QUIRE_CODES[known[c]]](quire, a[i:i + 1], b[i:i + 1])
-            result[i] = quire.to_posit()
+    at = np.array([i for i, c in enumerate(code.tolist()) if c in known], dtype=np.int64)
+    steps = [_QUIRE_STEP[_QUIRE_CODES[known[c]]] for c in code[at].tolist()]
+    result[at] = posit.Quire(fmt.n, fmt.es).run(steps, np.asarray(a)[at], np.asarray(b)[at])
     return {"result": result}
 
 

@@ -952,6 +952,45 @@ def test_quire_holds_the_exact_sum_and_rounds_once(seed, n, es):
         assert int(q.to_posit()) == ref_format(n, es).round(exact)
 
 
+@pytest.mark.parametrize("n,es", [(3, 0), (8, 2), (9, 1), (16, 2), (32, 2)])
+def test_quire_run_gives_what_the_steps_one_at_a_time_give(seed, n, es):
+    """``Quire.run`` (the op streams' golden model) against the methods called one step at a time,
+    on streams with clears, NaR operands, maxpos products that wrap the register, and reads."""
+    rng = np.random.default_rng(seed)
+    fmt = P.PositFormat(n, es)
+    count = 3000
+    steps = list(rng.choice(P.QUIRE_STEPS, size=count, p=[0.02, 0.4, 0.2, 0.15, 0.15, 0.08]))
+    a, b = random_patterns(rng, n, count), random_patterns(rng, n, count)
+    big = rng.random(count) < 0.1
+    a[big], b[big] = fmt.maxpos, fmt.maxpos
+    by_step = P.Quire(n, es)
+    expected = []
+    for step, x, y in zip(steps, a, b):
+        method = getattr(by_step, step, None)
+        if step in ("add_product", "sub_product"):
+            method(np.array([x]), np.array([y]))
+        elif step in ("add", "sub"):
+            method(np.array([x]))
+        elif step == "clear":
+            by_step.clear()
+        expected.append(int(by_step.to_posit()))
+    q = P.Quire(n, es)
+    got = q.run(steps, a, b)
+    assert got.dtype == np.uint64 and got.tolist() == expected
+    assert q.bits == by_step.bits
+    assert fmt.nar in expected and 0 in expected
+
+
+def test_quire_run_rejects_unknown_steps_and_unequal_lengths():
+    q = P.Quire(8, 2)
+    with pytest.raises(ValueError, match=r"unknown steps \['madd'\]; the steps are clear, add_product"):
+        q.run(["madd"], np.array([1], dtype=np.uint64), np.array([1], dtype=np.uint64))
+    with pytest.raises(ValueError, match="one entry per step, got 2, 1 and 1"):
+        q.run(["add", "read"], np.array([1], dtype=np.uint64), np.array([1], dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"a: pattern 0x100 does not fit in 8 bits \(allowed 0..0xff\)"):
+        q.run(["add"], np.array([256], dtype=np.uint64))
+
+
 @pytest.mark.parametrize("n,es", [(5, 0), (8, 2), (9, 4), (12, 1)])
 def test_the_two_reference_roundings_agree(seed, n, es):
     """Self-check of this file: bracketing + (n+1)-bit midpoint == bit-string cut."""
