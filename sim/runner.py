@@ -143,8 +143,8 @@ def _build(verilog, harness, waves, log):
 # The harness's ports are all cocotb reads or drives, and only they are made visible to VPI.
 # cocotb's runner makes every signal of every copy visible (``--public-flat-rw``), which makes the
 # C++ about 3x larger and slower to compile (posit_add N=8 in 8 copies: 2.3 MB against 0.78 MB of
-# C++, 29 s against 15 s to build).  The effect on the run is mixed and not understood yet:
-# posit_add N=8 ran at 69k vectors/s against 49k, int_dot width=8 at 55k against 80k.
+# C++, 29 s against 15 s to build).  The run speed moved less than this machine's noise (int_dot
+# width=8, 10^5 vectors, 4 runs each: 50-80k vectors/s with only the ports, 50-74k with all).
 _PORTS_PUBLIC = '`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n'
 
 
