@@ -62,8 +62,9 @@ class SimResult:
         asked = (f" ({self.asked} asked, rounded up to a multiple of the {self.copies} lockstep copies)"
                  if self.asked is not None else "")
         copies = (f", not {self.copies_asked}: no more copies than vectors" if self.copies_asked is not None else "")
+        noun = "copy" if self.copies == 1 else "copies"
         head = (f"{self.unit}: {self.checked} vectors checked{asked}, {self.vectors_per_s:,.0f} vectors/s "
-                f"({self.copies} lockstep copies{copies}, {self.cycles} cycles, latency {self.latency}), "
+                f"({self.copies} lockstep {noun}{copies}, {self.cycles} cycles, latency {self.latency}), "
                 f"seed {self.seed}")
         if self.ok:
             return head + " -- PASS"

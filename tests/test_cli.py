@@ -272,7 +272,7 @@ def test_sim_summary_says_why_it_checked_more_vectors_or_used_fewer_copies():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "12 vectors checked (10 asked, rounded up to a multiple of the 4 lockstep copies)" in proc.stdout
     summary = SimResult("int_dot", {}, 7, checked=1, copies=1, copies_asked=64).summary()
-    assert "(1 lockstep copies, not 64: no more copies than vectors," in summary
+    assert "(1 lockstep copy, not 64: no more copies than vectors," in summary
     assert len(summary.splitlines()) == 1 and "asked" not in summary
 
 
