@@ -134,13 +134,14 @@ def cmd_list(args):
         print()
 
 
-def generate(unit, overrides):
-    """Component, effective parameters, Verilog text and manifest for one unit."""
+def generate(unit, overrides, *, flatten=True):
+    """Component, effective parameters, Verilog text and manifest for one unit (``flatten=False``:
+    the Verilog keeps one module per block, for ``synth --breakdown``)."""
     from hdl.generate import to_verilog, manifest, dump_manifest
     params = unit.resolve(overrides)
     component = unit.build(params)
     params = unit.effective(params, component)
-    verilog = to_verilog(component, unit.name, params)
+    verilog = to_verilog(component, unit.name, params, flatten=flatten)
     return params, verilog, dump_manifest(manifest(unit, params, component, verilog))
 
 
@@ -217,13 +218,16 @@ _PNR_TAG = {True: "", False: "-nopnr"}
 
 
 def _check_no_pnr(args):
-    """``--no-pnr``: yosys only (cell counts, no Fmax); nothing that needs nextpnr goes with it."""
-    if not args.no_pnr:
+    """``--no-pnr`` and ``--breakdown``: yosys only (cell counts, no Fmax); nothing that needs
+    nextpnr goes with them."""
+    breakdown = getattr(args, "breakdown", False)
+    if not args.no_pnr and not breakdown:
         return True
+    flag = "--breakdown" if breakdown else "--no-pnr"
     if args.seeds != 1:
-        raise UsageError("--seeds places and routes with nextpnr; leave it out with --no-pnr")
+        raise UsageError(f"--seeds places and routes with nextpnr; leave it out with {flag}")
     if args.at_fmax is not None:
-        raise UsageError("--at-fmax measures Fmax with nextpnr; leave out --no-pnr")
+        raise UsageError(f"--at-fmax measures Fmax with nextpnr; leave out {flag}")
     return False
 
 
@@ -232,16 +236,19 @@ def _abc9_tag(abc9_delay):
     return ("", "") if abc9_delay is None else (f"-abc9D{abc9_delay}", f" abc9.D={abc9_delay}")
 
 
-def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=None, place=True):
+def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=None, place=True,
+               breakdown=False):
     from fpga.synth import synth
-    params, verilog, manifest = generate(unit, overrides)
+    params, verilog, manifest = generate(unit, overrides, flatten=not breakdown)
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
     suffix, label = _abc9_tag(abc9_delay)
-    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}{_PNR_TAG[place]}"
+    suffix += "-breakdown" if breakdown else _PNR_TAG[place]
+    work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     work.mkdir(parents=True, exist_ok=True)
     result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log,
-                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place)
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place,
+                   breakdown=breakdown)
     result["unit"] = unit.name
     result["params"] = params
     result["latency"] = json.loads(manifest)["latency"]
@@ -256,13 +263,15 @@ def _check_target(target):
 
 
 def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, seeds=1, abc9_delay=None,
-                    place=True):
+                    place=True, breakdown=False):
     """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
     from fpga.synth import synth
     suffix, label = _abc9_tag(abc9_delay)
-    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}{_PNR_TAG[place]}"
+    suffix += "-breakdown" if breakdown else _PNR_TAG[place]
+    work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock,
-                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place)
+                   extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place,
+                   breakdown=breakdown)
     names = list(texts)
     result.update(unit=top, params={}, latency=None, external=names, clock=clock, ports=ports,
                   label=f"{top} (external: {', '.join(names)}){label}")
@@ -300,7 +309,7 @@ def _synth_json_path(out, name, args):
     suffix, _ = _abc9_tag(args.abc9_delay)
     if args.at_fmax is not None:
         suffix = f"-at{args.at_fmax:g}MHz"
-    suffix += _PNR_TAG[not args.no_pnr]
+    suffix += "-breakdown" if args.breakdown else _PNR_TAG[not args.no_pnr]
     path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}{suffix}.synth.json"
     _check_writable(path, args.force)
     return path
@@ -341,7 +350,7 @@ def _search_at_fmax(run, mhz, seeds):
 
 
 def cmd_synth(args):
-    from fpga.synth import format_table, SynthError
+    from fpga.synth import format_breakdown, format_table, SynthError
     _check_synth_args(args)
     seeds = _check_seeds(args)
     abc9_delay = _check_abc9_delay(args)
@@ -366,7 +375,8 @@ def cmd_synth(args):
 
         def run(delay, log=print):
             return _synth_external(texts, given, args.top, ports, clock, args.target, not args.no_dsp,
-                                   out, log=log, seeds=seeds, abc9_delay=delay, place=place)
+                                   out, log=log, seeds=seeds, abc9_delay=delay, place=place,
+                                   breakdown=args.breakdown)
     else:
         from hdl.registry import get_unit
         unit = get_unit(args.unit)
@@ -380,7 +390,7 @@ def cmd_synth(args):
 
         def run(delay, log=print):
             return _synth_one(unit, overrides, args.target, not args.no_dsp, out, log=log, seeds=seeds,
-                              abc9_delay=delay, place=place)
+                              abc9_delay=delay, place=place, breakdown=args.breakdown)
     try:
         if at_fmax is not None:
             result = _search_at_fmax(lambda delay: run(delay, log=lambda *a, **k: None), at_fmax, seeds)
@@ -388,8 +398,11 @@ def cmd_synth(args):
                 return 1
         else:
             result = run(abc9_delay)
-            print(format_table([result]))
-            if not place:
+            if args.breakdown:
+                print(format_breakdown(result))
+            else:
+                print(format_table([result]))
+            if args.no_pnr:
                 print("--no-pnr: yosys' cell counts only; no Fmax and no check that the design fits the device")
     except SynthError as exc:
         print(f"build.py synth: error: {exc}", file=sys.stderr)
@@ -521,6 +534,10 @@ def _load_synth_result(path):
     if (not isinstance(data, dict) or not str(data.get("generator", "")).startswith("dlarith")
             or any(key not in data for key in _SYNTH_KEYS)):
         raise UsageError(f"--with {path}: not a result of `build.py synth` (a NAME-TARGET.synth.json file)")
+    if data.get("breakdown") is not None:
+        raise UsageError(f"--with {path}: a --breakdown result (every block kept apart, not placed); the "
+                         "report needs the flat core placed and routed: run `build.py synth` without "
+                         "--breakdown")
     if data.get("placed") is False:
         raise UsageError(f"--with {path}: synthesized with --no-pnr (no Fmax); the report needs a placed "
                          "and routed result: run `build.py synth` without --no-pnr")
@@ -758,6 +775,10 @@ def parser():
     p.add_argument("--no-pnr", action="store_true",
                    help="stop after yosys: the same cell counts in seconds, no Fmax and no fit check "
                         "(writes NAME-TARGET-nopnr.synth.json)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="area per block: every submodule kept as its own module through yosys (no nextpnr; "
+                        "no optimization across blocks, so the total exceeds the flat core's); writes "
+                        "NAME-TARGET-breakdown.synth.json")
     p.add_argument("-o", "--output", default="build/synth", metavar="DIR", help="work and result directory")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
     p = sub.add_parser("report", help="synthesize every unit x parameter set x target; write report.json/.md/.csv")

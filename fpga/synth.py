@@ -14,6 +14,10 @@ reported whatever the target (``--timing-allow-fail``).
 LUT mapping is yosys' default: ``abc9`` for the best delay it can reach, area
 recovered off the critical paths.  ``abc9_delay_ps`` gives it a delay target
 instead (a relaxed one maps for area).
+
+``breakdown=True`` keeps every module of the sources apart and reports each
+block's cells (:func:`format_breakdown`): where a core's area goes, at the cost
+of the optimization across blocks that the flat core gets.
 """
 
 import fnmatch
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from .wrapper import wrapper_verilog
 
-__all__ = ["TARGETS", "SynthError", "synth", "format_table", "WRAPPER_NAME"]
+__all__ = ["TARGETS", "SynthError", "synth", "format_table", "format_breakdown", "WRAPPER_NAME"]
 
 WRAPPER_NAME = "dlarith_synth_top"
 
@@ -116,11 +120,12 @@ def _tool(name, env_var):
     return [found]
 
 
-def _yosys_script(files, top, spec, dsp, abc9_delay_ps=None):
+def _yosys_script(files, top, spec, dsp, abc9_delay_ps=None, breakdown=False):
     """The yosys script: read, keep the core as a module, synthesize, write stat.json.
 
     ``abc9_delay_ps`` sets abc9's delay target through the ``abc9.D`` scratchpad
     variable (the ``-D`` the synth script's ``abc9`` call does not pass).
+    ``breakdown`` keeps every module, not only the core's.
     """
     flags = ["-top", WRAPPER_NAME]
     if dsp and spec["dsp_flag"]:
@@ -130,7 +135,7 @@ def _yosys_script(files, top, spec, dsp, abc9_delay_ps=None):
     lines = [f"scratchpad -set abc9.D {int(abc9_delay_ps)}"] if abc9_delay_ps is not None else []
     lines += [_read_command(name) for name in files if not name.endswith(HEADER_SUFFIXES)]
     lines += [f"hierarchy -check -top {WRAPPER_NAME}",
-              f"setattr -mod -set keep_hierarchy 1 {_yosys_name(top)}",
+              f"setattr -mod -set keep_hierarchy 1 {'*' if breakdown else _yosys_name(top)}",
               f"{spec['synth']} {' '.join(flags)} -json synth.json",
               "tee -q -o stat.json stat -json"]
     return "\n".join(lines) + "\n"
@@ -194,6 +199,30 @@ def _own_cells(modules, name):
             if t not in modules and "\\" + t not in modules}
 
 
+def _breakdown(modules, top, classes):
+    """Per-block area rows of a synthesis that kept every module, depth first from ``top``.
+
+    Each row: ``block`` (the module's name, less its parent's ``name.`` prefix where
+    it has one, as Amaranth's submodule paths do), ``module``, ``depth`` (0 for the
+    core), ``instances`` (in its parent), ``own`` (its cells less its submodules')
+    and ``total`` (with them), both as the target's cell classes, per instance.
+    """
+    rows = []
+
+    def visit(name, parent, depth, instances):
+        key = "\\" + name if "\\" + name in modules else name
+        block = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
+        rows.append({"block": block, "module": name, "depth": depth, "instances": instances,
+                     "own": _classify(_own_cells(modules, name), classes),
+                     "total": _classify(_module_cells(modules, name), classes)})
+        for cell_type, n in sorted(modules[key].get("num_cells_by_type", {}).items()):
+            if cell_type in modules or "\\" + cell_type in modules:
+                visit(cell_type[1:] if cell_type.startswith("\\") else cell_type, name, depth + 1, n)
+
+    visit(top, None, 0, 1)
+    return rows
+
+
 def _classify(counts, classes):
     """Sum cell counts into the target's classes (fnmatch patterns)."""
     return {cls: sum(n for t, n in counts.items()
@@ -243,7 +272,7 @@ def _fmax(report):
 
 
 def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra_seeds=(), freq_mhz=None,
-          log=print, clock="clk", abc9_delay_ps=None, place=True):
+          log=print, clock="clk", abc9_delay_ps=None, place=True, breakdown=False):
     """Synthesize core ``top`` (Verilog texts by file name) for ``target``; return area and Fmax.
 
     ``clock`` is the core's clock port (``None``: a combinational core, measured between
@@ -269,11 +298,20 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
     ``place=False`` stops after yosys: the same cell counts in a fraction of the
     time, but no Fmax and no fit check (``fmax_mhz``, ``fits`` and ``seed``
     None, ``placed`` False).
+
+    ``breakdown=True`` (with ``place=False``) keeps every module of the sources
+    as its own through synthesis and adds ``breakdown``, the per-block rows of
+    :func:`_breakdown`.  The kept boundaries stop optimization across blocks, so
+    the core's counts are those of this hierarchical netlist, not of the flat
+    one the reports measure.
     """
     spec = _target(target)
     if abc9_delay_ps is not None and (isinstance(abc9_delay_ps, bool) or not isinstance(abc9_delay_ps, int)
                                       or abc9_delay_ps < 1):
         raise ValueError(f"abc9_delay_ps must be None or an integer >= 1 (picoseconds), got {abc9_delay_ps!r}")
+    if breakdown and place:
+        raise ValueError("breakdown keeps every module apart, a netlist the reports do not place: "
+                         "pass place=False")
     extra_seeds = [int(s) for s in extra_seeds]
     if extra_seeds and not place:
         raise ValueError(f"extra_seeds {extra_seeds} need place and route (place=False)")
@@ -300,7 +338,7 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
         (workdir / name).write_text(text)
     (workdir / wrapper_file).write_text(wrapper_verilog(top, ports, WRAPPER_NAME, clock=clock))
     (workdir / "synth.ys").write_text(
-        _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp, abc9_delay_ps))
+        _yosys_script(list(verilog_files) + [wrapper_file], top, spec, dsp, abc9_delay_ps, breakdown))
 
     label = f"{top} on {target} (dsp={'on' if dsp else 'off'})"
     rc, yosys_seconds = _run(yosys + ["-s", "synth.ys"], workdir, "yosys.log")
@@ -349,6 +387,10 @@ def synth(verilog_files, top, ports, target, *, dsp=True, workdir, seed=1, extra
     if abc9_delay_ps is not None:
         result["notes"].append(f"LUTs mapped by abc9 for a {abc9_delay_ps} ps delay target "
                                "(default: the best delay it can reach)")
+    if breakdown:
+        result["breakdown"] = _breakdown(modules, top, spec["cells"])
+        result["notes"].append("every block kept as its own module: no optimization across blocks, so the "
+                               "counts exceed the flat core's")
     if not place:
         result.update(fits=None, seed=None)
         result["notes"].append("not placed and routed: yosys' cell counts only, no Fmax and no fit check")
@@ -437,3 +479,29 @@ def format_table(results):
     errors = [f"{r.get('label') or r.get('top')} on {r.get('target')}: {r['error']}"
               for r in results if r.get("error")]
     return "\n".join(out + seeds + errors) + "\n"
+
+
+_BREAKDOWN_CLASSES = (("LUT4", "lut4"), ("carry", "carry"), ("FF", "ff"), ("DSP", "dsp_blocks"),
+                      ("BRAM", "bram"), ("LUTRAM", "lutram"))
+
+
+def format_breakdown(result):
+    """A fixed-width text table of a ``breakdown`` synth() result: one row per block, indented by
+    depth, with its own cells and its cells with its sub-blocks (per instance)."""
+    rows = result["breakdown"]
+    classes = [(head, key) for head, key in _BREAKDOWN_CLASSES
+               if key in ("lut4", "carry", "ff") or any(r["total"].get(key) for r in rows)]
+    head = ["block"] + [h for h, _ in classes] + [f"with sub-blocks: {h}" if i == 0 else h
+                                                   for i, (h, _) in enumerate(classes)]
+    body = [["  " * r["depth"] + r["block"] + (f" (x{r['instances']})" if r["instances"] > 1 else "")]
+            + [str(r["own"].get(k, 0)) for _, k in classes] + [str(r["total"].get(k, 0)) for _, k in classes]
+            for r in rows]
+    widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(head), line(["-" * w for w in widths])] + [line(row) for row in body]
+    out += ["Every block kept as its own module through synthesis, so nothing is optimized across blocks:",
+            "the counts add up to more than the flat core's (the reports' figure).  Compare blocks with each other."]
+    return "\n".join(out) + "\n"
