@@ -217,10 +217,15 @@ def _check_at_fmax(args):
 _PNR_TAG = {True: "", False: "-nopnr"}
 
 
+def _run_tag(place, breakdown):
+    """File-name suffix of a yosys-only run: ``-breakdown``, ``-nopnr`` or '' when placed."""
+    return "-breakdown" if breakdown else _PNR_TAG[place]
+
+
 def _check_no_pnr(args):
     """``--no-pnr`` and ``--breakdown``: yosys only (cell counts, no Fmax); nothing that needs
     nextpnr goes with them."""
-    breakdown = getattr(args, "breakdown", False)
+    breakdown = args.breakdown
     if not args.no_pnr and not breakdown:
         return True
     flag = "--breakdown" if breakdown else "--no-pnr"
@@ -243,7 +248,7 @@ def _synth_one(unit, overrides, target, dsp, workdir, log, seeds=1, abc9_delay=N
     ports = json.loads(manifest)["ports"]
     tag = "-".join(f"{k}{int(v) if isinstance(v, bool) else v}" for k, v in params.items())
     suffix, label = _abc9_tag(abc9_delay)
-    suffix += "-breakdown" if breakdown else _PNR_TAG[place]
+    suffix += _run_tag(place, breakdown)
     work = Path(workdir) / unit.name / f"{tag}-{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     work.mkdir(parents=True, exist_ok=True)
     result = synth({f"{unit.name}.v": verilog}, unit.name, ports, target, dsp=dsp, workdir=work, log=log,
@@ -267,7 +272,7 @@ def _synth_external(texts, given, top, ports, clock, target, dsp, workdir, log, 
     """synth() an external core (Verilog texts by file name, ports from discover_ports)."""
     from fpga.synth import synth
     suffix, label = _abc9_tag(abc9_delay)
-    suffix += "-breakdown" if breakdown else _PNR_TAG[place]
+    suffix += _run_tag(place, breakdown)
     work = Path(workdir) / f"external-{top}" / f"{target}-{'dsp' if dsp else 'nodsp'}{suffix}"
     result = synth(texts, top, ports, target, dsp=dsp, workdir=work, log=log, clock=clock,
                    extra_seeds=range(2, seeds + 1), abc9_delay_ps=abc9_delay, place=place,
@@ -309,7 +314,7 @@ def _synth_json_path(out, name, args):
     suffix, _ = _abc9_tag(args.abc9_delay)
     if args.at_fmax is not None:
         suffix = f"-at{args.at_fmax:g}MHz"
-    suffix += "-breakdown" if args.breakdown else _PNR_TAG[not args.no_pnr]
+    suffix += _run_tag(not args.no_pnr, args.breakdown)
     path = out / f"{name}-{args.target}{'' if not args.no_dsp else '-nodsp'}{suffix}.synth.json"
     _check_writable(path, args.force)
     return path

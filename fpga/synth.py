@@ -176,9 +176,14 @@ def _log_tail(path, n=_LOG_TAIL):
     return "\n".join(lines[-n:])
 
 
+def _module_key(modules, name):
+    """The key of module ``name`` in yosys' ``stat -json`` modules (escaped with a backslash or not)."""
+    return "\\" + name if "\\" + name in modules else name
+
+
 def _module_cells(modules, name, _seen=()):
     """Primitive cell counts of module ``name``, submodule instances expanded."""
-    key = "\\" + name if "\\" + name in modules else name
+    key = _module_key(modules, name)
     if key in _seen:
         raise SynthError(f"recursive module hierarchy at {name!r}")
     counts = {}
@@ -194,7 +199,7 @@ def _module_cells(modules, name, _seen=()):
 
 def _own_cells(modules, name):
     """Primitive cell counts of module ``name`` alone, submodule instances left out."""
-    key = "\\" + name if "\\" + name in modules else name
+    key = _module_key(modules, name)
     return {t: n for t, n in modules[key].get("num_cells_by_type", {}).items()
             if t not in modules and "\\" + t not in modules}
 
@@ -210,7 +215,7 @@ def _breakdown(modules, top, classes):
     rows = []
 
     def visit(name, parent, depth, instances):
-        key = "\\" + name if "\\" + name in modules else name
+        key = _module_key(modules, name)
         block = name[len(parent) + 1:] if parent and name.startswith(parent + ".") else name
         rows.append({"block": block, "module": name, "depth": depth, "instances": instances,
                      "own": _classify(_own_cells(modules, name), classes),
