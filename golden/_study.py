@@ -2,8 +2,28 @@
 
 import json
 
+import numpy as np
 
-__all__ = ["check_names", "check_sizes", "log_axes", "distribution_panels", "save_figure", "write_study"]
+
+__all__ = ["DISTRIBUTIONS", "draw_float32", "check_names", "check_sizes", "log_axes", "distribution_panels",
+           "save_figure", "write_study"]
+
+
+# The studies' input distributions, drawn as float32 so every format starts from the same numbers.
+DISTRIBUTIONS = {
+    "normal": "N(0, 1): signed terms, cancellation",
+    "uniform": "U[0, 1): non-negative terms, no cancellation",
+}
+
+
+def draw_float32(rng, distribution, shape):
+    """float32 values of ``shape`` from numpy Generator ``rng``: ``normal`` N(0, 1) or ``uniform``
+    U[0, 1)."""
+    if distribution == "normal":
+        return rng.standard_normal(shape, dtype=np.float32)
+    if distribution == "uniform":
+        return rng.random(shape, dtype=np.float32)
+    raise ValueError(f"unknown distribution {distribution!r} (known: {', '.join(DISTRIBUTIONS)})")
 
 
 def check_names(what, names, known):

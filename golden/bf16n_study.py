@@ -27,7 +27,8 @@ import numpy as np
 
 from . import bf16n, fp
 from ._checks import int_param
-from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
+from ._study import (DISTRIBUTIONS, check_names, check_sizes, distribution_panels, draw_float32, log_axes,
+                     save_figure, write_study)
 from .exsdotp_study import error_summary, exact_dot, fma_chain, relative_error
 
 
@@ -41,10 +42,6 @@ METHODS = {
     "bf16x3": "BF16x3 (6 products)",
 }
 LENGTHS = (16, 64, 256, 1024)
-DISTRIBUTIONS = {
-    "normal": "N(0, 1): signed terms, cancellation",
-    "uniform": "U[0, 1): non-negative terms, no cancellation",
-}
 TRIALS = 200
 SEED = 2022
 OUTPUTS = ("report.json", "report.md", "error.png")
@@ -70,9 +67,8 @@ def measure(a, b):
     return out
 
 
-def _draw(rng, distribution, shape):
-    values = rng.standard_normal(shape, dtype=np.float32) if distribution == "normal" else \
-        rng.random(shape, dtype=np.float32)
+def _bits(values):
+    """float32 values as their bit patterns (uint64)."""
     return values.view(np.uint32).astype(np.uint64)
 
 
@@ -89,7 +85,7 @@ def run(log=print, *, lengths=LENGTHS, distributions=tuple(DISTRIBUTIONS), trial
         for length in lengths:
             t1 = time.perf_counter()
             rng = np.random.default_rng((seed, zlib.crc32(f"{dist}/{length}".encode())))
-            a, b = _draw(rng, dist, (trials, length)), _draw(rng, dist, (trials, length))
+            a, b = (_bits(draw_float32(rng, dist, (trials, length))) for _ in range(2))
             errors = measure(a, b)
             stats = {name: error_summary(e) for name, e in errors.items()}
             rows.append({"distribution": dist, "length": length, **stats,

@@ -32,7 +32,8 @@ import numpy as np
 
 from . import fp
 from ._checks import int_param
-from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
+from ._study import (DISTRIBUTIONS, check_names, check_sizes, distribution_panels, draw_float32, log_axes,
+                     save_figure, write_study)
 
 
 __all__ = ["PAIRS", "LENGTHS", "DISTRIBUTIONS", "TRIALS", "SEED", "OUTPUTS",
@@ -52,10 +53,6 @@ PAIR_LABELS = {
     "bf16-fp32": "BF16 -> FP32",
 }
 LENGTHS = (16, 64, 256, 1024, 4096)
-DISTRIBUTIONS = {
-    "normal": "N(0, 1): signed terms, cancellation",
-    "uniform": "U[0, 1): non-negative terms, no cancellation",
-}
 TRIALS = 500
 SEED = 2022
 OUTPUTS = ("report.json", "report.md", "error.png")
@@ -143,14 +140,6 @@ def error_summary(err):
     return {"mean": float(np.mean(err)), "median": float(np.median(err)), "max": float(np.max(err))}
 
 
-def _draw(rng, distribution, shape):
-    if distribution == "normal":
-        return rng.standard_normal(shape, dtype=np.float32)
-    if distribution == "uniform":
-        return rng.random(shape, dtype=np.float32)
-    raise ValueError(f"unknown distribution {distribution!r} (known: {', '.join(DISTRIBUTIONS)})")
-
-
 def run(log=print, *, pairs=tuple(PAIRS), lengths=LENGTHS, distributions=tuple(DISTRIBUTIONS),
         trials=TRIALS, seed=SEED):
     """Measure both chains for every distribution x pair x length; returns a JSON-able dict.
@@ -169,8 +158,8 @@ def run(log=print, *, pairs=tuple(PAIRS), lengths=LENGTHS, distributions=tuple(D
             for length in lengths:
                 t1 = time.perf_counter()
                 rng = np.random.default_rng((seed, zlib.crc32(f"{dist}/{pair}/{length}".encode())))
-                a = quantize(_draw(rng, dist, (trials, length)), src)
-                b = quantize(_draw(rng, dist, (trials, length)), src)
+                a = quantize(draw_float32(rng, dist, (trials, length)), src)
+                b = quantize(draw_float32(rng, dist, (trials, length)), src)
                 m = measure(a, b, src=src, dst=dst)
                 ex, fm = error_summary(m["exsdotp"]), error_summary(m["fma"])
                 nonzero = ~np.isnan(m["exsdotp"])

@@ -46,7 +46,8 @@ import numpy as np
 
 from . import fp, posit
 from ._checks import int_param
-from ._study import check_names, check_sizes, distribution_panels, log_axes, save_figure, write_study
+from ._study import (DISTRIBUTIONS, check_names, check_sizes, distribution_panels, draw_float32, log_axes,
+                     save_figure, write_study)
 
 
 __all__ = ["SIZES", "DISTRIBUTIONS", "METHODS", "SEED", "OUTPUTS",
@@ -54,10 +55,6 @@ __all__ = ["SIZES", "DISTRIBUTIONS", "METHODS", "SEED", "OUTPUTS",
            "exact_gemm", "round_float32", "errors", "measure", "run", "render_markdown", "plot", "write"]
 
 SIZES = (16, 64, 256)
-DISTRIBUTIONS = {
-    "normal": "N(0, 1): signed terms, cancellation",
-    "uniform": "U[0, 1): non-negative terms, no cancellation",
-}
 METHODS = {
     "posit32_quire": "posit32 + quire",
     "posit32": "posit32, no quire",
@@ -275,14 +272,6 @@ def _summary(err, rel, bound):
             "exact_share": float(np.mean(err == 0))}
 
 
-def _draw(rng, distribution, shape):
-    if distribution == "normal":
-        return rng.standard_normal(shape, dtype=np.float32)
-    if distribution == "uniform":
-        return rng.random(shape, dtype=np.float32)
-    raise ValueError(f"unknown distribution {distribution!r} (known: {', '.join(DISTRIBUTIONS)})")
-
-
 def _ratio(num, den):
     return num / den if den else None
 
@@ -300,7 +289,7 @@ def run(log=print, *, sizes=SIZES, distributions=tuple(DISTRIBUTIONS), seed=SEED
         for size in sizes:
             t1 = time.perf_counter()
             rng = np.random.default_rng((seed, zlib.crc32(f"{dist}/{size}".encode())))
-            a, b = _draw(rng, dist, (size, size)), _draw(rng, dist, (size, size))
+            a, b = draw_float32(rng, dist, (size, size)), draw_float32(rng, dist, (size, size))
             m = measure(a, b)
             stats = {name: _summary(*m[name], m["bound"]) for name in METHODS}
             f32 = stats["float32"]

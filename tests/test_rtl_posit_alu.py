@@ -226,8 +226,8 @@ def test_gemm_through_the_rtl_quire_matches_the_accuracy_study_bit_for_bit(distr
     from golden import posit_gemm_study as study
     size = 16
     rng = np.random.default_rng((study.SEED, zlib.crc32(f"{distribution}/{size}".encode())))
-    a = posit.from_float32(study._draw(rng, distribution, (size, size)).view(np.uint32))
-    b = posit.from_float32(study._draw(rng, distribution, (size, size)).view(np.uint32))
+    a = posit.from_float32(study.draw_float32(rng, distribution, (size, size)).view(np.uint32))
+    b = posit.from_float32(study.draw_float32(rng, distribution, (size, size)).view(np.uint32))
     ops, x, y = [], [], []
     for i in range(size):
         for j in range(size):
