@@ -122,8 +122,9 @@ def _write(path, text, force):
 
 
 def cmd_list(args):
-    from hdl.registry import all_units
-    for unit in all_units().values():
+    from hdl.registry import all_units, get_unit
+    units = [get_unit(args.unit)] if args.unit else all_units().values()
+    for unit in units:
         print(f"{unit.name}: {unit.description}")
         defaults = {}
         for p in unit.params:
@@ -747,7 +748,8 @@ def parser():
         p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
         return p
 
-    sub.add_parser("list", help="list the units with their parameters")
+    p = sub.add_parser("list", help="list the units with their parameters")
+    p.add_argument("unit", nargs="?", metavar="UNIT", help="only this unit")
     p = unit_verb("verilog", "write UNIT.v and the UNIT.json manifest")
     p.add_argument("-o", "--output", default="build", metavar="DIR", help="output directory (default: build)")
     p.add_argument("--force", action="store_true", help="overwrite files not written by dlarith")
@@ -846,10 +848,17 @@ def main(argv=None):
     try:
         handler = {"list": cmd_list, "verilog": cmd_verilog, "sim": cmd_sim, "synth": cmd_synth,
                    "report": cmd_report, "depth": cmd_depth, "accuracy": cmd_accuracy, "all": cmd_all, "flash": cmd_flash}[args.verb]
-        return handler(args) or 0
+        status = handler(args) or 0
+        sys.stdout.flush()
+        return status
     except (UsageError, RegistryError) as exc:
         print(f"build.py {args.verb}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`build.py list | head`): stop quietly, and keep Python's own flush
+        # at exit from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -37,6 +37,29 @@ def test_list_shows_parameters_defaults_and_ranges():
     assert "range 32|64 " in flen
 
 
+
+def test_list_of_one_unit_shows_only_its_parameters():
+    proc = cli("list", "posit_add")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines[0].startswith("posit_add: posit<N,ES> adder")
+    assert [line.split()[0] for line in lines[1:]] == ["N", "ES", "depth"]
+    assert "range 2..32" in lines[1] and "range 0..9" in lines[3]
+
+
+def test_list_of_an_unknown_unit_names_the_known_ones():
+    assert_one_line_error(cli("list", "posit_adder"), "unknown unit 'posit_adder'", "posit_add,", "vsq_mac")
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    """``build.py list | head -1``: the reader leaves first; no traceback, exit status 1."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "list"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 1, err
+    assert err == ""
+
 def test_verilog_writes_module_and_manifest(tmp_path):
     proc = cli("verilog", "int_dot", "-p", "width=4", "-p", "lanes=8", "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
